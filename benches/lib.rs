@@ -1,0 +1,1 @@
+//! Shared set-up for the benchmarks: seeding helpdesks of a realistic size.

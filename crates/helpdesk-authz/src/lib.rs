@@ -1,0 +1,40 @@
+//! Internal crate, not a public API: the pure permission engine of the helpdesk; use the `helpdesk` crate.
+//!
+//! A [`Policy`] is compiled from plain inputs ([`PolicyInput`]: roles, agent grants,
+//! departments, organizations) into dense tables and bit sets. [`Policy::decide`] answers
+//! whether a [`Subject`] may perform an [`Action`] on a [`Resource`] with a [`Decision`], and
+//! [`Policy::reach`] describes every ticket a subject may read so that storage can filter in
+//! its query. No storage, no I/O, no locks, and no allocation while deciding.
+//!
+//! The rules:
+//! - An agent's permissions are the union of its roles'. Ticket actions also need a level in
+//!   the ticket's department ([`AccessLevel`]: read < create < change < full); agents marked
+//!   `only_assigned` work only on tickets assigned to them. Admins may do everything in every
+//!   department. Unknown and disabled agents may do nothing.
+//! - Requesters may open tickets for themselves, and read and reply to their own tickets and
+//!   those their organization shares; nothing else.
+//! - The system may do everything.
+//! - API keys, access tokens and plugin grants are layers of [`Scopes`] on top of a principal;
+//!   the effective rights are the intersection, so a layer never widens anything.
+
+mod action;
+mod decision;
+mod error;
+mod index;
+mod input;
+mod policy;
+mod reach;
+mod subject;
+
+#[cfg(test)]
+mod reference;
+#[cfg(test)]
+mod tests;
+
+pub use action::{Action, Scopes, ScopesIter};
+pub use decision::{Decision, DenyReason, Explanation};
+pub use error::{ParseScopeError, PolicyError};
+pub use input::{AccessLevel, AgentGrant, DepartmentInfo, OrganizationInfo, PolicyInput, Role};
+pub use policy::Policy;
+pub use reach::{DepartmentIter, DepartmentSet, Reach};
+pub use subject::{Principal, Resource, Restriction, Subject, TicketAttrs};

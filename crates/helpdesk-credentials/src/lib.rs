@@ -1,0 +1,40 @@
+//! Internal crate: API key codes, access tokens, `Authorization` header parsing and secret verification. Not a public API; use the `helpdesk` crate.
+//!
+//! Everything here is pure and storage-free: the key store (in `helpdesk-store`) keeps the hashes
+//! and generations, and hands them to this crate.
+//!
+//! - [`KeyCode`], [`KeySecret`] and [`AccessToken`]: the text formats. A key code is
+//!   `<id>:<secret>` (the Deskpro style); a secret is `hdk_` + 22 random base62 characters + a
+//!   6-character CRC-32 checksum, and an access token is `hdt_` + its id + random + checksum. The
+//!   prefixes let secret scanners find leaked codes; the checksum refuses typos before any lookup.
+//! - [`SchemeRegistry`]: parses an `Authorization` header (`key`, `Basic`, `Bearer`, `token` and
+//!   application aliases such as `DdApi`) into a [`Credential`] without allocating.
+//! - [`SecretHasher`]: argon2id hashes at rest, as PHC strings.
+//! - [`VerifiedCache`]: after one successful argon2 verification, a request costs one map lookup,
+//!   one keyed SipHash-2-4 under a per-process key and one constant-time comparison.
+//! - [`VerifyGate`]: bounds argon2 work for wrong or unknown secrets (one verification in flight
+//!   per id, token-bucket limits per id and overall).
+//! - [`Verifier`]: the three above put together in the right order.
+//!
+//! No function here reads a clock or sleeps: callers pass the time in.
+
+mod base62;
+mod base64;
+mod crc32;
+mod error;
+mod fast;
+mod gate;
+mod hash;
+mod header;
+mod secret;
+mod verifier;
+
+pub use error::{
+    GenerateError, HashError, ParseError, Refused, SchemeError, SecretKind, VerifyError,
+};
+pub use fast::{FastHasher, Tag, VerifiedCache, constant_time_eq};
+pub use gate::{GateConfig, RateLimit, VerifyGate};
+pub use hash::{HashParams, SecretHasher};
+pub use header::{Credential, MAX_HEADER_LEN, Scheme, SchemeRegistry, basic_authorization};
+pub use secret::{AccessToken, KeyCode, KeySecret};
+pub use verifier::{PreviousSecret, StoredSecret, Verifier};

@@ -1,0 +1,278 @@
+//! Key secrets, key codes and access tokens: generation from the OS random source, the text format
+//! with its prefix and checksum, and parsing with typed errors.
+//!
+//! Formats (every part after the prefix is base62, `0-9A-Za-z`):
+//!
+//! | what | layout | length |
+//! | --- | --- | --- |
+//! | key secret | `hdk_` + 22 random + 6 checksum | 32 |
+//! | key code | `<id>:` + key secret, the id in decimal | 34 to 52 |
+//! | access token | `hdt_` + 11 token id + 22 random + 6 checksum | 43 |
+//!
+//! The 22 random digits encode 128 bits from `getrandom`. The checksum is the CRC-32 of everything
+//! before it (prefix included), so a key secret is never accepted as a token or the other way round,
+//! a typo is refused without a lookup, and a scanner can confirm a leaked code offline.
+
+use std::fmt;
+
+use helpdesk_domain::{KeyId, TokenId};
+
+use crate::error::{GenerateError, ParseError, SecretKind};
+use crate::fast::constant_time_eq;
+use crate::{base62, crc32};
+
+/// The prefix of a key secret.
+pub(crate) const KEY_PREFIX: &str = "hdk_";
+/// The prefix of an access token.
+pub(crate) const TOKEN_PREFIX: &str = "hdt_";
+
+const PREFIX_LEN: usize = 4;
+/// 62^22 > 2^128.
+const RANDOM_LEN: usize = 22;
+/// 62^6 > 2^32.
+const CHECKSUM_LEN: usize = 6;
+/// 62^11 > 2^64.
+const TOKEN_ID_LEN: usize = 11;
+/// `i64::MAX` has 19 decimal digits.
+const MAX_ID_DIGITS: usize = 19;
+
+const _: () = assert!(KEY_PREFIX.len() == PREFIX_LEN && TOKEN_PREFIX.len() == PREFIX_LEN);
+
+/// The length of a key secret.
+pub(crate) const KEY_SECRET_LEN: usize = PREFIX_LEN + RANDOM_LEN + CHECKSUM_LEN;
+/// The length of an access token.
+pub(crate) const TOKEN_LEN: usize = PREFIX_LEN + TOKEN_ID_LEN + RANDOM_LEN + CHECKSUM_LEN;
+/// The length of the longest key code.
+pub(crate) const KEY_CODE_MAX_LEN: usize = MAX_ID_DIGITS + 1 + KEY_SECRET_LEN;
+
+/// ASCII secret text of a fixed length: compared in constant time, never printed, zeroed on drop.
+#[derive(Clone)]
+struct SecretText<const N: usize>([u8; N]);
+
+impl<const N: usize> SecretText<N> {
+    /// A new secret: `prefix`, then `middle` (the token id, if any), 128 random bits, the checksum.
+    fn generate(prefix: &str, middle: Option<u64>) -> Result<Self, GenerateError> {
+        let mut random = [0u8; 16];
+        getrandom::fill(&mut random).map_err(|_| GenerateError::Random)?;
+        let mut text = [0u8; N];
+        {
+            let (head, rest) = text.split_at_mut(PREFIX_LEN);
+            head.copy_from_slice(prefix.as_bytes());
+            let (body, _) = rest.split_at_mut(rest.len() - CHECKSUM_LEN);
+            let (id_digits, random_digits) = body.split_at_mut(body.len() - RANDOM_LEN);
+            if let Some(id) = middle {
+                base62::encode(u128::from(id), id_digits);
+            }
+            base62::encode(u128::from_le_bytes(random), random_digits);
+            random.fill(0);
+        }
+        let (signed, checksum) = text.split_at_mut(N - CHECKSUM_LEN);
+        base62::encode(u128::from(crc32::crc32(signed)), checksum);
+        Ok(Self(text))
+    }
+
+    /// Checks prefix, length, alphabet and checksum, in that order.
+    fn parse(input: &[u8], kind: SecretKind) -> Result<Self, ParseError> {
+        if !input.starts_with(kind.prefix().as_bytes()) {
+            return Err(ParseError::WrongPrefix { kind });
+        }
+        let text: [u8; N] = input.try_into().map_err(|_| ParseError::WrongLength { kind })?;
+        let (_, digits) = text.split_at(PREFIX_LEN);
+        if !base62::is_base62(digits) {
+            return Err(ParseError::InvalidCharacter { kind });
+        }
+        let (signed, checksum) = text.split_at(N - CHECKSUM_LEN);
+        if base62::decode_u64(checksum) != Some(u64::from(crc32::crc32(signed))) {
+            return Err(ParseError::BadChecksum { kind });
+        }
+        Ok(Self(text))
+    }
+
+    fn as_str(&self) -> &str {
+        // Both constructors only ever store ASCII, so the fallback is never taken.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> PartialEq for SecretText<N> {
+    fn eq(&self, other: &Self) -> bool {
+        constant_time_eq(&self.0, &other.0)
+    }
+}
+
+impl<const N: usize> Eq for SecretText<N> {}
+
+impl<const N: usize> fmt::Debug for SecretText<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl<const N: usize> Drop for SecretText<N> {
+    fn drop(&mut self) {
+        // Best effort without `unsafe` volatile writes: `black_box` keeps the store from being
+        // optimised away. Copies made by moves are not covered.
+        self.0.fill(0);
+        std::hint::black_box(&mut self.0);
+    }
+}
+
+/// The secret half of an API key code: `hdk_`, 128 random bits in base62, a CRC-32 checksum.
+///
+/// Never printed: `Debug` shows `[redacted]` and there is no `Display`; [`expose`](Self::expose)
+/// is the one way to the text. Equality is constant-time. Zeroed on drop (best effort).
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeySecret(SecretText<KEY_SECRET_LEN>);
+
+impl KeySecret {
+    /// The prefix every key secret starts with.
+    pub const PREFIX: &'static str = KEY_PREFIX;
+    /// The length of every key secret.
+    pub const LEN: usize = KEY_SECRET_LEN;
+
+    /// A new secret from the operating system's random source.
+    pub fn generate() -> Result<Self, GenerateError> {
+        SecretText::generate(KEY_PREFIX, None).map(Self)
+    }
+
+    /// Checks prefix, length, alphabet and checksum.
+    pub fn parse(input: &[u8]) -> Result<Self, ParseError> {
+        SecretText::parse(input, SecretKind::KeySecret).map(Self)
+    }
+
+    /// The secret text, to hash or to show once to the person who created the key.
+    pub fn expose(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl fmt::Debug for KeySecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("KeySecret").field(&self.0).finish()
+    }
+}
+
+/// A full API key code, `<id>:<secret>`: the key's public decimal id and its [`KeySecret`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyCode {
+    id: KeyId,
+    secret: KeySecret,
+}
+
+impl KeyCode {
+    /// The length of the longest key code (a 19-digit id).
+    pub const MAX_LEN: usize = KEY_CODE_MAX_LEN;
+
+    /// Joins an id and a secret; the id must be positive.
+    pub fn new(id: KeyId, secret: KeySecret) -> Result<Self, GenerateError> {
+        if id.get() <= 0 {
+            return Err(GenerateError::NonPositiveId(id.get()));
+        }
+        Ok(Self { id, secret })
+    }
+
+    /// A new key code for `id` with a fresh secret.
+    pub fn generate(id: KeyId) -> Result<Self, GenerateError> {
+        Self::new(id, KeySecret::generate()?)
+    }
+
+    /// Parses `<id>:<secret>`: the id is a positive decimal without sign or leading zeros.
+    pub fn parse(input: &[u8]) -> Result<Self, ParseError> {
+        if input.len() > KEY_CODE_MAX_LEN {
+            return Err(ParseError::KeyCodeTooLong { max: KEY_CODE_MAX_LEN });
+        }
+        let mut parts = input.splitn(2, |&byte| byte == b':');
+        let id = parts.next().unwrap_or_default();
+        let secret = parts.next().ok_or(ParseError::MissingColon)?;
+        let id = parse_key_id(id).ok_or(ParseError::InvalidKeyId)?;
+        Ok(Self { id, secret: KeySecret::parse(secret)? })
+    }
+
+    /// The key's id.
+    pub fn id(&self) -> KeyId {
+        self.id
+    }
+
+    /// The key's secret.
+    pub fn secret(&self) -> &KeySecret {
+        &self.secret
+    }
+
+    /// The id and the secret.
+    pub fn into_parts(self) -> (KeyId, KeySecret) {
+        (self.id, self.secret)
+    }
+
+    /// The code as text, `<id>:<secret>`, to show once to the person who created the key.
+    pub fn expose(&self) -> String {
+        format!("{}:{}", self.id, self.secret.expose())
+    }
+}
+
+/// A positive decimal `i64` with no sign and no leading zeros.
+fn parse_key_id(digits: &[u8]) -> Option<KeyId> {
+    if digits.first() == Some(&b'0') || digits.len() > MAX_ID_DIGITS {
+        return None;
+    }
+    let value = digits.iter().try_fold(0i64, |acc, &byte| {
+        let digit = byte.checked_sub(b'0').filter(|digit| *digit < 10)?;
+        acc.checked_mul(10)?.checked_add(i64::from(digit))
+    })?;
+    (value > 0).then_some(KeyId::new(value))
+}
+
+/// An access token: `hdt_`, the token id, 128 random bits and a CRC-32 checksum, all in base62.
+///
+/// The id inside makes lookup a map lookup. The whole text is the secret: never printed
+/// (`Debug` shows the id and `[redacted]`), compared in constant time, zeroed on drop.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    id: TokenId,
+    text: SecretText<TOKEN_LEN>,
+}
+
+impl AccessToken {
+    /// The prefix every access token starts with.
+    pub const PREFIX: &'static str = TOKEN_PREFIX;
+    /// The length of every access token.
+    pub const LEN: usize = TOKEN_LEN;
+
+    /// A new token for `id` (which must be positive) from the operating system's random source.
+    pub fn generate(id: TokenId) -> Result<Self, GenerateError> {
+        let raw = u64::try_from(id.get())
+            .ok()
+            .filter(|raw| *raw > 0)
+            .ok_or(GenerateError::NonPositiveId(id.get()))?;
+        Ok(Self { id, text: SecretText::generate(TOKEN_PREFIX, Some(raw))? })
+    }
+
+    /// Checks prefix, length, alphabet and checksum, then reads the id.
+    pub fn parse(input: &[u8]) -> Result<Self, ParseError> {
+        let text = SecretText::<TOKEN_LEN>::parse(input, SecretKind::AccessToken)?;
+        let id_digits = text.0.get(PREFIX_LEN..PREFIX_LEN + TOKEN_ID_LEN).unwrap_or_default();
+        let id = base62::decode_u64(id_digits)
+            .and_then(|raw| i64::try_from(raw).ok())
+            .filter(|raw| *raw > 0)
+            .ok_or(ParseError::InvalidTokenId)?;
+        Ok(Self { id: TokenId::new(id), text })
+    }
+
+    /// The token's id.
+    pub fn id(&self) -> TokenId {
+        self.id
+    }
+
+    /// The token text, to hash or to hand once to the client it was minted for.
+    pub fn expose(&self) -> &str {
+        self.text.as_str()
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken").field("id", &self.id).field("text", &self.text).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests;

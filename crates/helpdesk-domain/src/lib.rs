@@ -1,0 +1,33 @@
+//! Internal crate: the ids, types and rules of the helpdesk domain. Not a public API; use the `helpdesk` crate.
+//!
+//! Everything here is plain data and pure validation. Storage lives in `helpdesk-store`, permission
+//! decisions in `helpdesk-authz`, and the public API that ties them together in `helpdesk`.
+
+mod actor;
+mod error;
+mod event;
+mod fields;
+mod history;
+mod ids;
+mod people;
+mod ticket;
+mod time;
+mod validate;
+
+pub use actor::{Actor, Attribution};
+pub use error::{Entity, ValidationError};
+pub use event::{Event, EventKind};
+pub use fields::{FieldDefinition, FieldKind, FieldValue, NewFieldDefinition};
+pub use history::{Change, HistoryEntry, HistoryField, HistorySubject, HistoryValue};
+pub use ids::{
+    AgentId, DepartmentId, FieldId, HistoryId, InstallId, KeyId, MessageId, OrganizationId,
+    RequesterId, RoleId, TicketId, TokenId,
+};
+pub use people::{
+    Agent, AgentUpdate, Department, NewAgent, NewRequester, Organization, Requester,
+};
+pub use ticket::{
+    Author, Message, MessageKind, NewMessage, NewTicket, Priority, Status, Ticket, TicketUpdate,
+};
+pub use time::{Clock, ManualClock, SystemClock, Timestamp};
+pub use validate::{Limits, normalize_email, normalize_name, validate_tag};

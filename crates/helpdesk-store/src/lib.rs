@@ -1,0 +1,168 @@
+//! Internal crate: SQLite storage of the helpdesk core. Not a public API; use the `helpdesk` crate.
+//!
+//! One writer connection behind a mutex and a small pool of read-only connections, on a database
+//! in WAL mode. Every write is one `BEGIN IMMEDIATE` transaction that also appends its history
+//! entries and outbox events, so a failed call leaves nothing behind. No rusqlite type leaves
+//! this crate.
+
+mod error;
+mod history;
+mod open;
+mod outbox;
+mod people;
+mod row;
+mod schema;
+mod search;
+mod tickets;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use parking_lot::{Mutex, MutexGuard};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use helpdesk_domain::Limits;
+
+pub use error::{DatabaseError, Entity, StoreError};
+pub use outbox::{ConsumerInfo, EventBatch, StartFrom};
+pub use search::{Cursor, SearchPage, SearchQuery, SearchScope, SortBy, SortOrder};
+pub use tickets::ImportTicket;
+
+use error::Result;
+
+/// How hard a commit works to survive power loss.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Durability {
+    /// `synchronous = FULL`: once a write returns it survives a process crash and a power loss.
+    #[default]
+    Full,
+    /// `synchronous = NORMAL`: survives a process crash; a power loss may lose the last commits
+    /// (never corrupts). Faster, as the WAL is synced at checkpoints only.
+    Normal,
+}
+
+/// Settings for opening a store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Commit durability.
+    pub durability: Durability,
+    /// Read-only connections kept for concurrent readers (file databases only).
+    pub readers: usize,
+    /// Input size limits.
+    pub limits: Limits,
+    /// Outbox events kept at most, even if a consumer has not read them.
+    pub outbox_retention: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { durability: Durability::Full, readers: 4, limits: Limits::default(), outbox_retention: 1_000_000 }
+    }
+}
+
+/// The storage of one helpdesk database.
+#[derive(Debug)]
+pub struct Store {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    limits: Limits,
+    outbox_retention: u64,
+    path: Option<PathBuf>,
+    /// Held for the store's lifetime: the advisory lock that makes this store the file's only owner.
+    _lock: Option<File>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, applying migrations.
+    ///
+    /// Fails with [`StoreError::InUse`] if another store holds it, [`StoreError::NotOurs`] if the
+    /// file is some other database or not a database, and [`StoreError::SchemaTooNew`] if a newer
+    /// version of this library wrote it.
+    pub fn open(path: &Path, options: &StoreOptions) -> Result<Store> {
+        open::open_file(path, options)
+    }
+
+    /// Opens a fresh in-memory database (reads share the writer connection).
+    pub fn open_in_memory(options: &StoreOptions) -> Result<Store> {
+        open::open_memory(options)
+    }
+
+    /// The size limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The database file, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Runs `f` in one immediate write transaction, committing only if it succeeds.
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `f` in one read transaction (a consistent snapshot) on a reader connection.
+    fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let conn = self.reader();
+        let tx = conn.unchecked_transaction()?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        for reader in &self.readers {
+            if let Some(guard) = reader.try_lock() {
+                return guard;
+            }
+        }
+        match self.readers.first() {
+            // All busy: wait for the first. Readers are short, so this is rare and brief.
+            Some(first) => first.lock(),
+            None => self.writer.lock(),
+        }
+    }
+
+    /// Whether no agent exists yet (a fresh database awaiting its first administrator).
+    pub fn is_empty(&self) -> Result<bool> {
+        self.read(|tx| {
+            let n: i64 = tx.query_row("SELECT count(*) FROM agents", [], |r| r.get(0))?;
+            Ok(n == 0)
+        })
+    }
+
+    /// Copies the whole database to `target` while it stays in use (SQLite's online backup).
+    /// The target must not exist yet.
+    pub fn backup_to(&self, target: &Path) -> Result<()> {
+        if target.exists() {
+            return Err(StoreError::Io {
+                path: target.to_owned(),
+                source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "the backup target already exists"),
+            });
+        }
+        let conn = self.reader();
+        let mut dst = Connection::open(target)?;
+        {
+            let backup = rusqlite::backup::Backup::new(&conn, &mut dst)?;
+            backup.run_to_completion(256, std::time::Duration::ZERO, None)?;
+        }
+        // The copy is a rollback-journal database; make it WAL like its source.
+        dst.pragma_update(None, "journal_mode", "WAL")?;
+        Ok(())
+    }
+
+    /// Runs SQLite's `PRAGMA integrity_check` and returns its findings (`["ok"]` when sound).
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare("PRAGMA integrity_check")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+    }
+}

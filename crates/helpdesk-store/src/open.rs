@@ -1,0 +1,115 @@
+//! Opening a database: the ownership lock, recognising our files, pragmas and migrations.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::Path;
+
+use parking_lot::Mutex;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Result, StoreError};
+use crate::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
+use crate::{Durability, Store, StoreOptions};
+
+/// Takes the exclusive advisory lock on `<db>.lock`. The lock file is never deleted: deleting lock
+/// files races with a concurrent open.
+fn lock(path: &Path) -> Result<File> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = std::path::PathBuf::from(lock_path);
+    let io = |source| StoreError::Io { path: lock_path.clone(), source };
+    let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&lock_path).map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StoreError::InUse { path: path.to_owned() }),
+        Err(TryLockError::Error(e)) => Err(io(e)),
+    }
+}
+
+pub(crate) fn open_file(path: &Path, options: &StoreOptions) -> Result<Store> {
+    let lock = lock(path)?;
+    let mut writer = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    check_ours(&writer, path)?;
+    configure(&writer, options.durability)?;
+    migrate(&mut writer)?;
+    let mut readers = Vec::with_capacity(options.readers);
+    for _ in 0..options.readers {
+        let reader = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.pragma_update(None, "foreign_keys", true)?;
+        readers.push(Mutex::new(reader));
+    }
+    Ok(Store {
+        writer: Mutex::new(writer),
+        readers,
+        limits: options.limits.clone(),
+        outbox_retention: options.outbox_retention,
+        path: Some(path.to_owned()),
+        _lock: Some(lock),
+    })
+}
+
+pub(crate) fn open_memory(options: &StoreOptions) -> Result<Store> {
+    let mut writer = Connection::open_in_memory()?;
+    configure(&writer, options.durability)?;
+    migrate(&mut writer)?;
+    Ok(Store {
+        writer: Mutex::new(writer),
+        readers: Vec::new(),
+        limits: options.limits.clone(),
+        outbox_retention: options.outbox_retention,
+        path: None,
+        _lock: None,
+    })
+}
+
+/// Refuses, without writing anything, a file that is not a database or is someone else's.
+fn check_ours(conn: &Connection, path: &Path) -> Result<()> {
+    let not_ours = || StoreError::NotOurs { path: path.to_owned() };
+    let probe = conn.query_row("PRAGMA application_id", [], |r| r.get::<_, i64>(0));
+    let app_id = match probe {
+        Ok(id) => id,
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::NotADatabase => {
+            return Err(not_ours());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if app_id == APPLICATION_ID {
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew { found: version, supported: SCHEMA_VERSION });
+        }
+        return Ok(());
+    }
+    let objects: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+    if app_id == 0 && objects == 0 { Ok(()) } else { Err(not_ours()) }
+}
+
+fn configure(conn: &Connection, durability: Durability) -> Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    let sync = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let start = usize::try_from(version).unwrap_or(0);
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(start) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! The durable outbox: events appended in the writer's transaction, read by named consumers that
+//! each keep their own cursor.
+
+use helpdesk_domain::{Attribution, DepartmentId, Event, EventKind, TicketId, Timestamp};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{Entity, Result, StoreError, not_found};
+use crate::row::{attribution_params, from_json, read_attribution, to_json};
+use crate::Store;
+
+/// Where a new consumer starts reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartFrom {
+    /// At the oldest event still retained.
+    Oldest,
+    /// After the newest event: only what is committed from now on.
+    Now,
+    /// After the given sequence number.
+    After(u64),
+}
+
+/// A page of events for one consumer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventBatch {
+    /// The events, in sequence order.
+    pub events: Vec<Event>,
+    /// Events the consumer never read that retention has already dropped, as an inclusive
+    /// range of sequence numbers. The consumer's cursor moves past them when it acknowledges.
+    pub missed: Option<(u64, u64)>,
+}
+
+/// A consumer's state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerInfo {
+    /// Its name.
+    pub name: String,
+    /// The last sequence number it acknowledged.
+    pub cursor: u64,
+    /// How many retained events it has not acknowledged yet.
+    pub lag: u64,
+}
+
+/// Events are pruned to the retention limit every this many appends.
+const PRUNE_EVERY: i64 = 256;
+
+/// What an event carries besides its kind.
+pub(crate) struct NewEvent {
+    pub(crate) kind: EventKind,
+    pub(crate) ticket: Option<TicketId>,
+    pub(crate) department: Option<DepartmentId>,
+    pub(crate) data: serde_json::Value,
+}
+
+/// Appends an event inside the caller's transaction and returns its sequence number.
+pub(crate) fn append(conn: &Connection, at: Timestamp, by: &Attribution, event: &NewEvent, retention: u64) -> Result<u64> {
+    let (bk, bi, bkey, btok, binst) = attribution_params(by);
+    conn.prepare_cached(
+        "INSERT INTO outbox (kind, at, by_kind, by_id, by_key, by_token, by_install, ticket_id, department_id, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        event.kind.as_str(),
+        at.as_millis(),
+        bk,
+        bi,
+        bkey,
+        btok,
+        binst,
+        event.ticket.map(TicketId::get),
+        event.department.map(DepartmentId::get),
+        to_json(&event.data)?,
+    ])?;
+    let seq = conn.last_insert_rowid();
+    if seq % PRUNE_EVERY == 0 {
+        let keep = i64::try_from(retention).unwrap_or(i64::MAX);
+        conn.prepare_cached("DELETE FROM outbox WHERE seq <= ?1")?.execute([seq.saturating_sub(keep)])?;
+    }
+    Ok(u64::try_from(seq).unwrap_or(0))
+}
+
+fn check_name(name: &str) -> Result<()> {
+    let ok = (1..=64).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Outbox(format!(
+            "consumer name `{name}` must be 1 to 64 of `a-z`, `A-Z`, `0-9`, `-`, `_`, `.`, `:`"
+        )))
+    }
+}
+
+fn head(conn: &Connection) -> rusqlite::Result<i64> {
+    // sqlite_sequence keeps the last sequence number even when the outbox has been pruned empty.
+    conn.query_row("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)", [], |r| r.get(0))
+}
+
+fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+    let kind: String = r.get(1)?;
+    let kind = EventKind::from_name(&kind).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, format!("unknown event kind `{kind}`").into())
+    })?;
+    Ok(Event {
+        seq: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+        kind,
+        at: Timestamp::from_millis(r.get(2)?),
+        by: read_attribution(r, 3)?,
+        ticket: r.get::<_, Option<i64>>(8)?.map(TicketId::new),
+        department: r.get::<_, Option<i64>>(9)?.map(DepartmentId::new),
+        data: from_json(10, &r.get::<_, String>(10)?)?,
+    })
+}
+
+const EVENT_COLUMNS: &str =
+    "seq, kind, at, by_kind, by_id, by_key, by_token, by_install, ticket_id, department_id, data";
+
+impl Store {
+    /// Registers a consumer, or returns the existing one's cursor unchanged (idempotent).
+    pub fn register_consumer(&self, name: &str, at: Timestamp, start: StartFrom) -> Result<u64> {
+        check_name(name)?;
+        self.write(|tx| {
+            let existing: Option<i64> = tx
+                .query_row("SELECT cursor FROM outbox_consumers WHERE name = ?1", [name], |r| r.get(0))
+                .optional()?;
+            if let Some(cursor) = existing {
+                return Ok(u64::try_from(cursor).unwrap_or(0));
+            }
+            let head = head(tx)?;
+            let cursor = match start {
+                StartFrom::Oldest => {
+                    let oldest: Option<i64> = tx.query_row("SELECT min(seq) FROM outbox", [], |r| r.get(0))?;
+                    oldest.map_or(head, |s| s - 1)
+                }
+                StartFrom::Now => head,
+                StartFrom::After(seq) => i64::try_from(seq).unwrap_or(i64::MAX).min(head),
+            };
+            tx.execute(
+                "INSERT INTO outbox_consumers (name, cursor, created_at) VALUES (?1, ?2, ?3)",
+                params![name, cursor, at.as_millis()],
+            )?;
+            Ok(u64::try_from(cursor).unwrap_or(0))
+        })
+    }
+
+    /// Removes a consumer; events only it was holding back become eligible for pruning.
+    pub fn remove_consumer(&self, name: &str) -> Result<()> {
+        self.write(|tx| {
+            let n = tx.execute("DELETE FROM outbox_consumers WHERE name = ?1", [name])?;
+            if n == 0 {
+                return Err(not_found(Entity::Consumer, name));
+            }
+            prune_acknowledged(tx)
+        })
+    }
+
+    /// The next events after the consumer's cursor, at most `limit`. Reading does not move the
+    /// cursor; [`Store::ack_events`] does, so a crash between the two redelivers (at least once).
+    pub fn read_events(&self, name: &str, limit: usize) -> Result<EventBatch> {
+        self.read(|tx| {
+            let cursor: i64 = tx
+                .query_row("SELECT cursor FROM outbox_consumers WHERE name = ?1", [name], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| not_found(Entity::Consumer, name))?;
+            let limit = i64::try_from(limit.min(10_000)).unwrap_or(10_000);
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+            ))?;
+            let events = stmt.query_map(params![cursor, limit], read_event)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let first_available = match events.first() {
+                Some(e) => i64::try_from(e.seq).unwrap_or(i64::MAX),
+                None => head(tx)? + 1,
+            };
+            let missed = (first_available > cursor + 1).then(|| {
+                (u64::try_from(cursor + 1).unwrap_or(0), u64::try_from(first_available - 1).unwrap_or(0))
+            });
+            Ok(EventBatch { events, missed })
+        })
+    }
+
+    /// Moves the consumer's cursor to `seq` (everything up to it is handled) and prunes events
+    /// every consumer has acknowledged. Acknowledging backwards or past the newest event is refused.
+    pub fn ack_events(&self, name: &str, seq: u64) -> Result<()> {
+        self.write(|tx| {
+            let cursor: i64 = tx
+                .query_row("SELECT cursor FROM outbox_consumers WHERE name = ?1", [name], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| not_found(Entity::Consumer, name))?;
+            let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+            let head = head(tx)?;
+            if seq < cursor || seq > head {
+                return Err(StoreError::Outbox(format!(
+                    "cannot acknowledge {seq} for `{name}`: its cursor is at {cursor} and the newest event is {head}"
+                )));
+            }
+            tx.execute("UPDATE outbox_consumers SET cursor = ?2 WHERE name = ?1", params![name, seq])?;
+            prune_acknowledged(tx)
+        })
+    }
+
+    /// Every consumer with its cursor and lag.
+    pub fn consumers(&self) -> Result<Vec<ConsumerInfo>> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT name, cursor, (SELECT count(*) FROM outbox o WHERE o.seq > c.cursor)
+                 FROM outbox_consumers c ORDER BY name",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(ConsumerInfo {
+                    name: r.get(0)?,
+                    cursor: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                    lag: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Events after `after`, at most `limit`, regardless of consumers (for replay and inspection).
+    pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>> {
+        self.read(|tx| {
+            let after = i64::try_from(after).unwrap_or(i64::MAX);
+            let limit = i64::try_from(limit.min(10_000)).unwrap_or(10_000);
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+            ))?;
+            Ok(stmt.query_map(params![after, limit], read_event)?.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+}
+
+/// Deletes events that every consumer has acknowledged. With no consumer, events stay until the
+/// retention limit drops them, so a consumer registered later can still start from the oldest.
+fn prune_acknowledged(conn: &Connection) -> Result<()> {
+    let slowest: Option<i64> = conn.query_row("SELECT min(cursor) FROM outbox_consumers", [], |r| r.get(0))?;
+    if let Some(slowest) = slowest {
+        conn.prepare_cached("DELETE FROM outbox WHERE seq <= ?1")?.execute([slowest])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,344 @@
+//! Ticket search: full text (FTS5) combined with filters and the caller's reach, in one query,
+//! with a stable sort and cursor pagination.
+
+use std::fmt;
+use std::str::FromStr;
+
+use helpdesk_domain::{AgentId, DepartmentId, OrganizationId, Priority, RequesterId, Status, Ticket, Timestamp, ValidationError};
+use rusqlite::types::Value;
+use serde::{Deserialize, Serialize};
+
+use crate::Store;
+use crate::error::Result;
+use crate::tickets::{complete_ticket, read_ticket_row};
+
+/// Which timestamp orders the results (ties broken by ticket id, so the order is total).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortBy {
+    /// Last change.
+    #[default]
+    UpdatedAt,
+    /// Creation.
+    CreatedAt,
+}
+
+/// Direction of the sort.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    /// Newest first.
+    #[default]
+    Descending,
+    /// Oldest first.
+    Ascending,
+}
+
+/// A search: free text plus filters. Empty filters match everything.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SearchQuery {
+    /// Words that must all appear in the subject or a message (a trailing `*` matches a prefix).
+    pub text: Option<String>,
+    /// Any of these statuses.
+    pub statuses: Vec<Status>,
+    /// Any of these priorities.
+    pub priorities: Vec<Priority>,
+    /// Any of these departments.
+    pub departments: Vec<DepartmentId>,
+    /// `Some(None)`: unassigned tickets; `Some(Some(a))`: assigned to `a`.
+    pub assignee: Option<Option<AgentId>>,
+    /// Opened by this requester.
+    pub requester: Option<RequesterId>,
+    /// Carrying all of these tags.
+    pub tags: Vec<String>,
+    /// Created at or after.
+    pub created_from: Option<Timestamp>,
+    /// Created before.
+    pub created_until: Option<Timestamp>,
+    /// Updated at or after.
+    pub updated_from: Option<Timestamp>,
+    /// Updated before.
+    pub updated_until: Option<Timestamp>,
+    /// The order.
+    pub sort: SortBy,
+    /// The direction.
+    pub order: SortOrder,
+    /// Page size (default 50).
+    pub limit: Option<usize>,
+    /// Where the previous page ended.
+    pub cursor: Option<Cursor>,
+}
+
+/// Which tickets a search may return at all: the searching principal's reach, pushed into the
+/// query so that pages are never filtered after the fact.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SearchScope {
+    /// Every ticket; internal notes are searched too.
+    All,
+    /// Tickets in these departments (and, if set, only those assigned to this agent); internal
+    /// notes are searched too.
+    Departments {
+        /// The departments.
+        departments: Vec<DepartmentId>,
+        /// Restrict to tickets assigned to this agent.
+        assigned_to: Option<AgentId>,
+    },
+    /// A requester's own tickets (and their organisation's, if given); public messages only.
+    Requester {
+        /// The requester.
+        requester: RequesterId,
+        /// Their organisation, when it shares tickets.
+        organization: Option<OrganizationId>,
+    },
+    /// Nothing.
+    Nothing,
+}
+
+/// Where a page ended: an opaque token to pass back for the next page.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Cursor {
+    sort: SortBy,
+    key: i64,
+    id: i64,
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tag = match self.sort {
+            SortBy::UpdatedAt => 'u',
+            SortBy::CreatedAt => 'c',
+        };
+        write!(f, "{tag}{}.{}", self.key, self.id)
+    }
+}
+
+impl FromStr for Cursor {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || ValidationError::Malformed { field: "cursor", reason: format!("`{s}` is not a cursor from a previous page") };
+        let sort = match s.chars().next() {
+            Some('u') => SortBy::UpdatedAt,
+            Some('c') => SortBy::CreatedAt,
+            _ => return Err(bad()),
+        };
+        let (key, id) = s.get(1..).and_then(|rest| rest.split_once('.')).ok_or_else(bad)?;
+        Ok(Cursor { sort, key: key.parse().map_err(|_| bad())?, id: id.parse().map_err(|_| bad())? })
+    }
+}
+
+impl TryFrom<String> for Cursor {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Cursor> for String {
+    fn from(c: Cursor) -> String {
+        c.to_string()
+    }
+}
+
+/// One page of results.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchPage {
+    /// The tickets, in order.
+    pub tickets: Vec<Ticket>,
+    /// The cursor for the next page, if there is one.
+    pub next: Option<Cursor>,
+}
+
+/// Turns free text into an FTS5 query that cannot be a syntax error: each word becomes a quoted
+/// phrase (a trailing `*` keeps prefix matching), and all must match.
+pub(crate) fn fts_query(text: &str) -> Option<String> {
+    let mut out = String::new();
+    for word in text.split_whitespace() {
+        let (word, prefix) = match word.strip_suffix('*') {
+            Some(w) => (w, true),
+            None => (word, false),
+        };
+        if !word.chars().any(char::is_alphanumeric) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push('"');
+        out.push_str(&word.replace('"', "\"\""));
+        out.push('"');
+        if prefix {
+            out.push('*');
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+fn in_list(sql: &mut String, params: &mut Vec<Value>, column: &str, values: impl IntoIterator<Item = i64>) {
+    let start = params.len();
+    params.extend(values.into_iter().map(Value::Integer));
+    let marks = (start..params.len()).map(|i| format!("?{}", i + 1)).collect::<Vec<_>>().join(",");
+    sql.push_str(&format!(" AND {column} IN ({marks})"));
+}
+
+fn push_param(params: &mut Vec<Value>, value: Value) -> String {
+    params.push(value);
+    format!("?{}", params.len())
+}
+
+impl Store {
+    /// Runs a search within `scope`. Results reflect every committed write.
+    pub fn search(&self, query: &SearchQuery, scope: &SearchScope) -> Result<SearchPage> {
+        let limits = &self.limits;
+        let limit = query.limit.unwrap_or(50);
+        if limit == 0 || limit > limits.max_page_size {
+            return Err(ValidationError::Malformed {
+                field: "limit",
+                reason: format!("must be between 1 and {}", limits.max_page_size),
+            }
+            .into());
+        }
+        if let Some(cursor) = &query.cursor {
+            if cursor.sort != query.sort {
+                return Err(ValidationError::Malformed { field: "cursor", reason: "it belongs to a search with another sort".into() }.into());
+            }
+        }
+        let mut sql = String::from("SELECT t.id, t.subject, t.status, t.priority, t.department_id, t.assignee_id, t.requester_id, t.organization_id, t.created_at, t.updated_at, t.version FROM tickets t WHERE 1");
+        let mut params: Vec<Value> = Vec::new();
+        let public_only = match scope {
+            SearchScope::Nothing => return Ok(SearchPage { tickets: Vec::new(), next: None }),
+            SearchScope::All => false,
+            SearchScope::Departments { departments, assigned_to } => {
+                in_list(&mut sql, &mut params, "t.department_id", departments.iter().map(|d| d.get()));
+                if let Some(agent) = assigned_to {
+                    let p = push_param(&mut params, Value::Integer(agent.get()));
+                    sql.push_str(&format!(" AND t.assignee_id = {p}"));
+                }
+                false
+            }
+            SearchScope::Requester { requester, organization } => {
+                let p = push_param(&mut params, Value::Integer(requester.get()));
+                match organization {
+                    Some(org) => {
+                        let o = push_param(&mut params, Value::Integer(org.get()));
+                        sql.push_str(&format!(" AND (t.requester_id = {p} OR t.organization_id = {o})"));
+                    }
+                    None => sql.push_str(&format!(" AND t.requester_id = {p}")),
+                }
+                true
+            }
+        };
+        if let Some(text) = &query.text {
+            let chars = text.chars().count();
+            if chars > limits.max_query_chars {
+                return Err(ValidationError::TooLong { field: "text", len: chars, max: limits.max_query_chars }.into());
+            }
+            if let Some(fts) = fts_query(text) {
+                let p = push_param(&mut params, Value::Text(fts));
+                let public = if public_only { " AND public = 1" } else { "" };
+                sql.push_str(&format!(" AND t.id IN (SELECT ticket_id FROM search_index WHERE search_index MATCH {p}{public})"));
+            }
+        }
+        if !query.statuses.is_empty() {
+            in_list(&mut sql, &mut params, "t.status", query.statuses.iter().map(|s| s.code()));
+        }
+        if !query.priorities.is_empty() {
+            in_list(&mut sql, &mut params, "t.priority", query.priorities.iter().map(|p| p.code()));
+        }
+        if !query.departments.is_empty() {
+            in_list(&mut sql, &mut params, "t.department_id", query.departments.iter().map(|d| d.get()));
+        }
+        match query.assignee {
+            Some(None) => sql.push_str(" AND t.assignee_id IS NULL"),
+            Some(Some(agent)) => {
+                let p = push_param(&mut params, Value::Integer(agent.get()));
+                sql.push_str(&format!(" AND t.assignee_id = {p}"));
+            }
+            None => {}
+        }
+        if let Some(requester) = query.requester {
+            let p = push_param(&mut params, Value::Integer(requester.get()));
+            sql.push_str(&format!(" AND t.requester_id = {p}"));
+        }
+        for tag in &query.tags {
+            let tag = helpdesk_domain::validate_tag(tag, limits)?;
+            let p = push_param(&mut params, Value::Text(tag));
+            sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = {p})"));
+        }
+        for (column, bound, op) in [
+            ("t.created_at", query.created_from, ">="),
+            ("t.created_at", query.created_until, "<"),
+            ("t.updated_at", query.updated_from, ">="),
+            ("t.updated_at", query.updated_until, "<"),
+        ] {
+            if let Some(at) = bound {
+                let p = push_param(&mut params, Value::Integer(at.as_millis()));
+                sql.push_str(&format!(" AND {column} {op} {p}"));
+            }
+        }
+        let key_column = match query.sort {
+            SortBy::UpdatedAt => "t.updated_at",
+            SortBy::CreatedAt => "t.created_at",
+        };
+        let (cmp, dir) = match query.order {
+            SortOrder::Descending => ("<", "DESC"),
+            SortOrder::Ascending => (">", "ASC"),
+        };
+        if let Some(cursor) = &query.cursor {
+            let k = push_param(&mut params, Value::Integer(cursor.key));
+            let i = push_param(&mut params, Value::Integer(cursor.id));
+            sql.push_str(&format!(" AND ({key_column}, t.id) {cmp} ({k}, {i})"));
+        }
+        let l = push_param(&mut params, Value::Integer(i64::try_from(limit + 1).unwrap_or(i64::MAX)));
+        sql.push_str(&format!(" ORDER BY {key_column} {dir}, t.id {dir} LIMIT {l}"));
+
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let mut tickets = stmt
+                .query_map(rusqlite::params_from_iter(params.iter()), read_ticket_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let more = tickets.len() > limit;
+            tickets.truncate(limit);
+            for ticket in &mut tickets {
+                complete_ticket(tx, ticket)?;
+            }
+            let next = match tickets.last() {
+                Some(last) if more => {
+                    let key = match query.sort {
+                        SortBy::UpdatedAt => last.updated_at.as_millis(),
+                        SortBy::CreatedAt => last.created_at.as_millis(),
+                    };
+                    Some(Cursor { sort: query.sort, key, id: last.id.get() })
+                }
+                _ => None,
+            };
+            Ok(SearchPage { tickets, next })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_text_becomes_safe_fts() {
+        let check = |input: &str, expected: Option<&str>| assert_eq!(fts_query(input).as_deref(), expected, "{input}");
+        check("printer", Some("\"printer\""));
+        check("printer fire", Some("\"printer\" \"fire\""));
+        check("print*", Some("\"print\"*"));
+        check("\"quoted\" OR NEAR(", Some("\"\"\"quoted\"\"\" \"OR\" \"NEAR(\""));
+        check("  ", None);
+        check("!!! *", None);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        let c = Cursor { sort: SortBy::CreatedAt, key: -5, id: 42 };
+        assert_eq!(c.to_string().parse::<Cursor>().unwrap(), c);
+        for bad in ["", "x1.2", "u1", "u.2", "ua.b", "u1.2.3"] {
+            assert!(bad.parse::<Cursor>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,1 +1,10 @@
-//! placeholder
+//! Integration tests of the helpdesk core, through its public API only.
+
+mod concurrency;
+mod crash;
+mod history;
+mod outbox;
+mod people;
+mod search;
+mod storage;
+mod tickets;

@@ -45,7 +45,6 @@ pub struct Policy {
 /// The hot part of an agent's grant.
 #[derive(Clone, Copy, Debug)]
 struct CompiledAgent {
-    id: AgentId,
     permissions: Scopes,
     active: bool,
     admin: bool,
@@ -122,7 +121,6 @@ impl Policy {
                 }
             }
             compiled.push(CompiledAgent {
-                id: agent.id,
                 permissions,
                 active: agent.active,
                 admin: agent.admin,

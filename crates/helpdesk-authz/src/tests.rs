@@ -9,7 +9,7 @@ use helpdesk_domain::{
 
 use crate::{
     AccessLevel, Action, AgentGrant, Decision, DenyReason, DepartmentInfo, OrganizationInfo,
-    Policy, PolicyError, PolicyInput, Reach, Resource, Role, Scopes, Subject, TicketAttrs,
+    Policy, PolicyInput, Reach, Resource, Role, Scopes, Subject, TicketAttrs,
 };
 
 const BILLING: DepartmentId = DepartmentId::new(1);
@@ -701,7 +701,20 @@ fn building_rejects_inconsistent_input() {
         },
         "agent 20 has a level in unknown department 9",
     );
-    assert!(matches!(Policy::build(PolicyInput::default()), Ok(_)));
+    let empty = Policy::build(PolicyInput::default()).unwrap();
+    assert!(
+        empty
+            .decide(&Subject::system(), Action::KeyManage, &Resource::Global)
+            .is_allowed()
+    );
+    assert_eq!(
+        empty.decide(
+            &Subject::agent(ADA),
+            Action::TicketRead,
+            &Place::Inside.resource(Action::TicketRead)
+        ),
+        Decision::Deny(DenyReason::UnknownAgent { agent: ADA })
+    );
 }
 
 #[test]

@@ -34,7 +34,7 @@ pub(crate) fn decode(input: &[u8], out: &mut [u8]) -> Result<usize, DecodeError>
     let body = match input {
         [rest @ .., b'=', b'='] | [rest @ .., b'='] => {
             let padding = input.len() - rest.len();
-            if input.len() % 4 != 0 || (rest.len() % 4 == 2) != (padding == 2) {
+            if !input.len().is_multiple_of(4) || (rest.len() % 4 == 2) != (padding == 2) {
                 return Err(DecodeError::Invalid);
             }
             rest

@@ -9,6 +9,7 @@ use helpdesk_domain::{
 use proptest::collection::{btree_map, btree_set, vec};
 use proptest::option;
 use proptest::prelude::*;
+use proptest::sample::Index;
 
 use crate::{
     AccessLevel, Action, AgentGrant, DepartmentInfo, OrganizationInfo, Policy, PolicyInput,
@@ -35,8 +36,19 @@ fn level() -> impl Strategy<Value = AccessLevel> {
     prop::sample::select(AccessLevel::ALL.to_vec())
 }
 
+/// An action, more often a ticket action, since those have the most rules.
 fn action() -> impl Strategy<Value = Action> {
-    prop::sample::select(Action::ALL)
+    let ticket_actions: Vec<Action> = Action::ALL
+        .iter()
+        .copied()
+        .filter(|a| a.is_ticket_action())
+        .collect();
+    prop_oneof![2 => prop::sample::select(ticket_actions), 1 => prop::sample::select(Action::ALL)]
+}
+
+/// Role permissions: denser than random scopes, so that agents often hold the permission.
+fn role_permissions() -> impl Strategy<Value = Scopes> {
+    (scopes(), scopes()).prop_map(|(a, b)| a | b)
 }
 
 /// Ids are drawn from small pools so that they collide: agents 1..=7 (6 may exist), roles
@@ -58,24 +70,24 @@ fn pools() -> impl Strategy<Value = Pools> {
 
 fn input(pools: Pools) -> impl Strategy<Value = PolicyInput> {
     let many = pools.max_department > 64;
-    let departments = btree_set(1..=pools.max_department, if many { 0..=140 } else { 0..=6 });
     let agent = (
         prop::bool::weighted(0.85),
         prop::bool::weighted(0.15),
-        prop::bool::weighted(0.3),
-        btree_set(1..=5_i64, 0..=3),
+        prop::bool::weighted(0.4),
+        btree_set(1..=5_i64, 1..=3),
         vec(
-            (1..=pools.max_department, level()),
-            if many { 0..=40 } else { 0..=6 },
+            (any::<Index>(), level()),
+            if many { 0..=100 } else { 0..=4 },
         ),
     );
     (
-        btree_map(1..=4_i64, scopes(), 0..=4),
-        departments,
+        btree_set(1..=pools.max_department, if many { 1..=140 } else { 0..=6 }),
+        btree_map(1..=4_i64, role_permissions(), 1..=4),
         btree_map(1..=3_i64, any::<bool>(), 0..=3),
-        btree_map(1..=6_i64, agent, 0..=6),
+        btree_map(1..=6_i64, agent, 5..=6),
     )
-        .prop_map(|(roles, departments, organizations, agents)| {
+        .prop_map(|(departments, roles, organizations, agents)| {
+            let departments: Vec<i64> = departments.into_iter().collect();
             let roles: Vec<Role> = roles
                 .into_iter()
                 .map(|(id, permissions)| Role {
@@ -92,6 +104,7 @@ fn input(pools: Pools) -> impl Strategy<Value = PolicyInput> {
                         name: format!("a{id}"),
                         active,
                         admin,
+                        // Role 5 never exists; holding it would make the input inconsistent.
                         roles: role_ids
                             .into_iter()
                             .map(RoleId::new)
@@ -99,8 +112,8 @@ fn input(pools: Pools) -> impl Strategy<Value = PolicyInput> {
                             .collect(),
                         levels: levels
                             .into_iter()
-                            .filter(|(d, _)| departments.contains(d))
-                            .map(|(d, level)| (DepartmentId::new(d), level))
+                            .filter(|_| !departments.is_empty())
+                            .map(|(d, level)| (DepartmentId::new(*d.get(&departments)), level))
                             .collect(),
                         only_assigned,
                     },
@@ -131,7 +144,7 @@ fn principal() -> impl Strategy<Value = Principal> {
     prop_oneof![
         1 => Just(Principal::System),
         4 => (1..=7_i64).prop_map(|id| Principal::Agent(AgentId::new(id))),
-        3 => (1..=3_i64, option::of(1..=4_i64)).prop_map(|(id, organization)| Principal::Requester {
+        2 => (1..=3_i64, option::of(1..=4_i64)).prop_map(|(id, organization)| Principal::Requester {
             id: RequesterId::new(id),
             organization: organization.map(OrganizationId::new),
         }),
@@ -141,9 +154,9 @@ fn principal() -> impl Strategy<Value = Principal> {
 fn subject() -> impl Strategy<Value = Subject> {
     (
         principal(),
-        option::weighted(0.3, (1..=3_i64, layer_scopes())),
-        option::weighted(0.3, (1..=3_i64, layer_scopes())),
-        option::weighted(0.3, (1..=3_i64, layer_scopes())),
+        option::weighted(0.2, (1..=3_i64, layer_scopes())),
+        option::weighted(0.2, (1..=3_i64, layer_scopes())),
+        option::weighted(0.2, (1..=3_i64, layer_scopes())),
     )
         .prop_map(|(principal, key, token, plugin)| Subject {
             principal,
@@ -162,10 +175,24 @@ fn subject() -> impl Strategy<Value = Subject> {
         })
 }
 
-fn ticket(pools: Pools) -> impl Strategy<Value = TicketAttrs> {
-    (
+/// A ticket, usually in one of the `input`'s departments.
+fn ticket(pools: Pools, input: &PolicyInput) -> impl Strategy<Value = TicketAttrs> + use<> {
+    let known: Vec<i64> = input.departments.iter().map(|d| d.id.get()).collect();
+    let department = (
+        prop::bool::weighted(0.8),
+        any::<Index>(),
         1..=pools.max_department + 2,
-        option::of(1..=7_i64),
+    )
+        .prop_map(move |(pick_known, index, any)| {
+            if pick_known && !known.is_empty() {
+                *index.get(&known)
+            } else {
+                any
+            }
+        });
+    (
+        department,
+        option::of(1..=4_i64),
         1..=3_i64,
         option::of(1..=4_i64),
     )
@@ -179,47 +206,63 @@ fn ticket(pools: Pools) -> impl Strategy<Value = TicketAttrs> {
         )
 }
 
-/// A resource for `action`: usually the kind it applies to, sometimes another kind.
-fn resource(pools: Pools, action: Action) -> impl Strategy<Value = Resource> {
-    (ticket(pools), prop::bool::weighted(0.1), any::<bool>()).prop_map(
-        move |(ticket, wrong, flip)| {
-            let new = Resource::NewTicket {
-                department: ticket.department,
-                requester: ticket.requester,
-            };
-            let existing = Resource::Ticket(ticket);
-            let fitting = match action {
-                Action::TicketCreate => new,
-                _ if action.is_ticket_action() => existing,
-                _ => Resource::Global,
-            };
-            match (wrong, fitting, flip) {
-                (false, fitting, _) => fitting,
-                (true, Resource::Global, false) | (true, Resource::Ticket(_), _) => new,
-                (true, Resource::Global, true) | (true, Resource::NewTicket { .. }, false) => {
-                    existing
-                }
-                (true, _, _) => Resource::Global,
-            }
-        },
-    )
+/// The resource `action` applies to for `ticket`, or if `wrong`, another kind.
+fn resource(action: Action, ticket: TicketAttrs, wrong: bool, flip: bool) -> Resource {
+    let new = Resource::NewTicket {
+        department: ticket.department,
+        requester: ticket.requester,
+    };
+    let existing = Resource::Ticket(ticket);
+    let fitting = match action {
+        Action::TicketCreate => new,
+        _ if action.is_ticket_action() => existing,
+        _ => Resource::Global,
+    };
+    match (wrong, fitting, flip) {
+        (false, fitting, _) => fitting,
+        (true, Resource::Global, false) | (true, Resource::Ticket(_), _) => new,
+        (true, Resource::Global, true) | (true, Resource::NewTicket { .. }, false) => existing,
+        (true, _, _) => Resource::Global,
+    }
 }
 
 /// A policy input, a subject, an action and a resource.
 fn request() -> impl Strategy<Value = (PolicyInput, Subject, Action, Resource)> {
-    (pools(), action()).prop_flat_map(|(pools, action)| {
-        (
-            input(pools),
-            subject(),
-            Just(action),
-            resource(pools, action),
-        )
-    })
+    pools()
+        .prop_flat_map(input_with_pools)
+        .prop_flat_map(|(pools, input)| {
+            let ticket = ticket(pools, &input);
+            (
+                Just(input),
+                subject(),
+                action(),
+                ticket,
+                prop::bool::weighted(0.05),
+                any::<bool>(),
+            )
+                .prop_map(|(input, subject, action, ticket, wrong, flip)| {
+                    (
+                        input,
+                        subject,
+                        action,
+                        resource(action, ticket, wrong, flip),
+                    )
+                })
+        })
 }
 
 /// A policy input, a subject and some tickets.
 fn tickets() -> impl Strategy<Value = (PolicyInput, Subject, Vec<TicketAttrs>)> {
-    pools().prop_flat_map(|pools| (input(pools), subject(), vec(ticket(pools), 1..=24)))
+    pools()
+        .prop_flat_map(input_with_pools)
+        .prop_flat_map(|(pools, input)| {
+            let tickets = vec(ticket(pools, &input), 1..=24);
+            (Just(input), subject(), tickets)
+        })
+}
+
+fn input_with_pools(pools: Pools) -> impl Strategy<Value = (Pools, PolicyInput)> {
+    (Just(pools), input(pools))
 }
 
 proptest! {

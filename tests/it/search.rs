@@ -1,6 +1,9 @@
 //! Search: full text with filters, stable order, cursor pagination, and reach.
 
-use helpdesk::{Author, Cursor, NewMessage, NewTicket, Priority, SearchQuery, SortBy, SortOrder, Status, TicketId, TicketUpdate};
+use helpdesk::{
+    Author, Cursor, NewMessage, NewTicket, Priority, SearchQuery, SortBy, SortOrder, Status,
+    TicketId, TicketUpdate,
+};
 use helpdesk_tests::Fixture;
 
 fn ids(page: &helpdesk::SearchPage) -> Vec<TicketId> {
@@ -28,17 +31,50 @@ fn text_and_filters_combine() -> anyhow::Result<()> {
         new.tags = vec![format!("t{i}")];
         made.push(f.desk.create_ticket(root, new)?);
     }
-    let q = |text: &str| SearchQuery { text: Some(text.into()), ..Default::default() };
-    assert_eq!(ids(&f.desk.search(root, &q("printer"))?), [made[2].id, made[1].id, made[0].id], "subjects and messages, newest first");
-    assert_eq!(ids(&f.desk.search(root, &q("PRINTER fire"))?), [made[0].id], "all words must match, any case");
-    assert_eq!(ids(&f.desk.search(root, &q("pass*"))?), [made[3].id], "prefix");
-    assert_eq!(ids(&f.desk.search(root, &q("nothing-like-this"))?), Vec::<TicketId>::new());
-    let filtered = SearchQuery { text: Some("printer".into()), departments: vec![f.hardware.id], requester: Some(f.cat.id), ..Default::default() };
+    let q = |text: &str| SearchQuery {
+        text: Some(text.into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(&f.desk.search(root, &q("printer"))?),
+        [made[2].id, made[1].id, made[0].id],
+        "subjects and messages, newest first"
+    );
+    assert_eq!(
+        ids(&f.desk.search(root, &q("PRINTER fire"))?),
+        [made[0].id],
+        "all words must match, any case"
+    );
+    assert_eq!(
+        ids(&f.desk.search(root, &q("pass*"))?),
+        [made[3].id],
+        "prefix"
+    );
+    assert_eq!(
+        ids(&f.desk.search(root, &q("nothing-like-this"))?),
+        Vec::<TicketId>::new()
+    );
+    let filtered = SearchQuery {
+        text: Some("printer".into()),
+        departments: vec![f.hardware.id],
+        requester: Some(f.cat.id),
+        ..Default::default()
+    };
     assert_eq!(ids(&f.desk.search(root, &filtered)?), [made[1].id]);
-    let tagged = SearchQuery { tags: vec!["T3".into()], ..Default::default() };
+    let tagged = SearchQuery {
+        tags: vec!["T3".into()],
+        ..Default::default()
+    };
     assert_eq!(ids(&f.desk.search(root, &tagged)?), [made[3].id]);
-    let window = SearchQuery { created_from: Some(made[1].created_at), created_until: Some(made[3].created_at), ..Default::default() };
-    assert_eq!(ids(&f.desk.search(root, &window)?), [made[2].id, made[1].id]);
+    let window = SearchQuery {
+        created_from: Some(made[1].created_at),
+        created_until: Some(made[3].created_at),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(&f.desk.search(root, &window)?),
+        [made[2].id, made[1].id]
+    );
     // Hostile FTS syntax is searched as plain words, never an error.
     for text in ["\"", "NEAR(a b", "a OR", "*", "^x", "col:printer", "(((("] {
         f.desk.search(root, &q(text))?;
@@ -50,15 +86,45 @@ fn text_and_filters_combine() -> anyhow::Result<()> {
 fn writes_are_visible_at_once() -> anyhow::Result<()> {
     let f = Fixture::new()?;
     let root = &f.root;
-    let t = f.desk.create_ticket(root, NewTicket::new("Blue screen", f.hardware.id, f.bob.id))?;
-    let q = SearchQuery { text: Some("screen".into()), statuses: vec![Status::New], ..Default::default() };
+    let t = f
+        .desk
+        .create_ticket(root, NewTicket::new("Blue screen", f.hardware.id, f.bob.id))?;
+    let q = SearchQuery {
+        text: Some("screen".into()),
+        statuses: vec![Status::New],
+        ..Default::default()
+    };
     assert_eq!(ids(&f.desk.search(root, &q)?), [t.id]);
-    f.desk.update_ticket(root, t.id, 1, TicketUpdate { status: Some(Status::Open), subject: Some("Black display".into()), ..Default::default() })?;
+    f.desk.update_ticket(
+        root,
+        t.id,
+        1,
+        TicketUpdate {
+            status: Some(Status::Open),
+            subject: Some("Black display".into()),
+            ..Default::default()
+        },
+    )?;
     assert!(f.desk.search(root, &q)?.tickets.is_empty());
-    let q2 = SearchQuery { text: Some("display".into()), statuses: vec![Status::Open], ..Default::default() };
-    assert_eq!(ids(&f.desk.search(root, &q2)?), [t.id], "the index follows subject changes");
-    f.desk.add_message(root, t.id, NewMessage::reply("try the kettle").by(Author::Requester(f.bob.id)))?;
-    let q3 = SearchQuery { text: Some("kettle".into()), ..Default::default() };
+    let q2 = SearchQuery {
+        text: Some("display".into()),
+        statuses: vec![Status::Open],
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(&f.desk.search(root, &q2)?),
+        [t.id],
+        "the index follows subject changes"
+    );
+    f.desk.add_message(
+        root,
+        t.id,
+        NewMessage::reply("try the kettle").by(Author::Requester(f.bob.id)),
+    )?;
+    let q3 = SearchQuery {
+        text: Some("kettle".into()),
+        ..Default::default()
+    };
     assert_eq!(ids(&f.desk.search(root, &q3)?), [t.id]);
     Ok(())
 }
@@ -74,14 +140,27 @@ fn pagination_is_stable_and_complete() -> anyhow::Result<()> {
             f.clock.advance_millis(10);
         }
         let mut new = NewTicket::new(format!("Ticket {i}"), f.billing.id, f.bob.id);
-        new.priority = Some(if i % 2 == 0 { Priority::High } else { Priority::Low });
+        new.priority = Some(if i % 2 == 0 {
+            Priority::High
+        } else {
+            Priority::Low
+        });
         all.push(f.desk.create_ticket(root, new)?.id);
     }
-    for (sort, order) in [(SortBy::UpdatedAt, SortOrder::Descending), (SortBy::CreatedAt, SortOrder::Ascending)] {
+    for (sort, order) in [
+        (SortBy::UpdatedAt, SortOrder::Descending),
+        (SortBy::CreatedAt, SortOrder::Ascending),
+    ] {
         let mut seen = Vec::new();
         let mut cursor: Option<Cursor> = None;
         loop {
-            let q = SearchQuery { limit: Some(5), cursor: cursor.clone(), sort, order, ..Default::default() };
+            let q = SearchQuery {
+                limit: Some(5),
+                cursor: cursor.clone(),
+                sort,
+                order,
+                ..Default::default()
+            };
             let page = f.desk.search(root, &q)?;
             assert!(page.tickets.len() <= 5);
             seen.extend(ids(&page));
@@ -96,13 +175,30 @@ fn pagination_is_stable_and_complete() -> anyhow::Result<()> {
         }
         assert_eq!(seen, expected, "{sort:?} {order:?}");
     }
-    let high = SearchQuery { priorities: vec![Priority::High], limit: Some(100), ..Default::default() };
+    let high = SearchQuery {
+        priorities: vec![Priority::High],
+        limit: Some(100),
+        ..Default::default()
+    };
     assert_eq!(f.desk.search(root, &high)?.tickets.len(), 12);
-    let bad_limit = SearchQuery { limit: Some(0), ..Default::default() };
+    let bad_limit = SearchQuery {
+        limit: Some(0),
+        ..Default::default()
+    };
     assert!(f.desk.search(root, &bad_limit).is_err());
     assert!("garbage".parse::<Cursor>().is_err());
-    let wrong_sort = SearchQuery { sort: SortBy::CreatedAt, cursor: Some("u1.1".parse()?), ..Default::default() };
-    assert!(f.desk.search(root, &wrong_sort).unwrap_err().to_string().contains("another sort"));
+    let wrong_sort = SearchQuery {
+        sort: SortBy::CreatedAt,
+        cursor: Some("u1.1".parse()?),
+        ..Default::default()
+    };
+    assert!(
+        f.desk
+            .search(root, &wrong_sort)
+            .unwrap_err()
+            .to_string()
+            .contains("another sort")
+    );
     Ok(())
 }
 
@@ -111,9 +207,16 @@ fn requesters_never_match_through_internal_notes() -> anyhow::Result<()> {
     let f = Fixture::new()?;
     let bob = f.as_requester(&f.bob)?;
     let ann = f.as_agent(&f.ann)?;
-    let t = f.desk.create_ticket(&bob, NewTicket::new("Slow delivery", f.billing.id, f.bob.id))?;
-    f.desk.add_message(&ann, t.id, NewMessage::note("suspected chargeback"))?;
-    let q = SearchQuery { text: Some("chargeback".into()), ..Default::default() };
+    let t = f.desk.create_ticket(
+        &bob,
+        NewTicket::new("Slow delivery", f.billing.id, f.bob.id),
+    )?;
+    f.desk
+        .add_message(&ann, t.id, NewMessage::note("suspected chargeback"))?;
+    let q = SearchQuery {
+        text: Some("chargeback".into()),
+        ..Default::default()
+    };
     assert_eq!(ids(&f.desk.search(&ann, &q)?), [t.id]);
     assert!(f.desk.search(&bob, &q)?.tickets.is_empty());
     Ok(())

@@ -11,13 +11,22 @@ fn data_persists_across_reopen() -> anyhow::Result<()> {
     let path = dir.path().join("desk.db");
     let id = {
         let (desk, system) = Helpdesk::open(&path, Options::default())?;
-        let f = Fixture::populate(desk, system, helpdesk::ManualClock::new(helpdesk_tests::START))?;
-        f.desk.create_ticket(&f.root, NewTicket::new("Keep me", f.billing.id, f.bob.id))?.id
+        let f = Fixture::populate(
+            desk,
+            system,
+            helpdesk::ManualClock::new(helpdesk_tests::START),
+        )?;
+        f.desk
+            .create_ticket(&f.root, NewTicket::new("Keep me", f.billing.id, f.bob.id))?
+            .id
     };
     let (desk, system) = Helpdesk::open(&path, Options::default())?;
     let root = system.principal();
     assert_eq!(desk.ticket(&root, id)?.subject, "Keep me");
-    assert!(matches!(system.bootstrap_admin("x", "x@example.com"), Err(Error::AlreadyInitialized)));
+    assert!(matches!(
+        system.bootstrap_admin("x", "x@example.com"),
+        Err(Error::AlreadyInitialized)
+    ));
     assert_eq!(desk.integrity_check()?, ["ok"]);
     Ok(())
 }
@@ -33,7 +42,13 @@ fn a_file_has_one_owner_at_a_time() -> anyhow::Result<()> {
     }
     let clone = desk.clone();
     drop(desk);
-    assert!(matches!(Helpdesk::open(&path, Options::default()), Err(Error::InUse { .. })), "a clone keeps the lock");
+    assert!(
+        matches!(
+            Helpdesk::open(&path, Options::default()),
+            Err(Error::InUse { .. })
+        ),
+        "a clone keeps the lock"
+    );
     drop(clone);
     drop(_system);
     Helpdesk::open(&path, Options::default())?;
@@ -53,7 +68,10 @@ fn another_process_cannot_open_a_file_in_use() -> anyhow::Result<()> {
         .output()?;
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("is in use by another process or handle"), "{stderr}");
+    assert!(
+        stderr.contains("is in use by another process or handle"),
+        "{stderr}"
+    );
     Ok(())
 }
 
@@ -61,7 +79,10 @@ fn another_process_cannot_open_a_file_in_use() -> anyhow::Result<()> {
 fn foreign_files_are_refused_and_left_untouched() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let text = dir.path().join("notes.txt");
-    std::fs::write(&text, "this is not a database, just some text that is long enough to look like a header....")?;
+    std::fs::write(
+        &text,
+        "this is not a database, just some text that is long enough to look like a header....",
+    )?;
     let other_db = dir.path().join("other.sqlite");
     {
         let conn = rusqlite::Connection::open(&other_db)?;
@@ -73,7 +94,12 @@ fn foreign_files_are_refused_and_left_untouched() -> anyhow::Result<()> {
             Err(Error::NotOurs { path: p }) => assert_eq!(&p, path),
             other => panic!("expected not-ours for {}, got {other:?}", path.display()),
         }
-        assert_eq!(std::fs::read(path)?, before, "{} was modified", path.display());
+        assert_eq!(
+            std::fs::read(path)?,
+            before,
+            "{} was modified",
+            path.display()
+        );
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
         assert!(!std::path::Path::new(&wal).exists());
@@ -91,7 +117,10 @@ fn a_newer_schema_is_refused() -> anyhow::Result<()> {
         conn.pragma_update(None, "user_version", 999)?;
     }
     match Helpdesk::open(&path, Options::default()) {
-        Err(Error::SchemaTooNew { found: 999, supported }) => assert!(supported < 999),
+        Err(Error::SchemaTooNew {
+            found: 999,
+            supported,
+        }) => assert!(supported < 999),
         other => panic!("expected schema-too-new, got {other:?}"),
     }
     Ok(())
@@ -103,19 +132,41 @@ fn online_backup_copies_a_database_in_use() -> anyhow::Result<()> {
     let path = dir.path().join("desk.db");
     let backup = dir.path().join("backup.db");
     let (desk, system) = Helpdesk::open(&path, Options::default())?;
-    let f = Fixture::populate(desk, system, helpdesk::ManualClock::new(helpdesk_tests::START))?;
+    let f = Fixture::populate(
+        desk,
+        system,
+        helpdesk::ManualClock::new(helpdesk_tests::START),
+    )?;
     for i in 0..50 {
-        f.desk.create_ticket(&f.root, NewTicket::new(format!("Ticket {i}"), f.billing.id, f.bob.id))?;
+        f.desk.create_ticket(
+            &f.root,
+            NewTicket::new(format!("Ticket {i}"), f.billing.id, f.bob.id),
+        )?;
     }
     let ann = f.as_agent(&f.ann)?;
-    assert!(matches!(f.desk.backup_to(&ann, &backup), Err(Error::Denied(_))));
+    assert!(matches!(
+        f.desk.backup_to(&ann, &backup),
+        Err(Error::Denied(_))
+    ));
     f.desk.backup_to(&f.root, &backup)?;
-    assert!(f.desk.backup_to(&f.root, &backup).is_err(), "an existing target is not overwritten");
+    assert!(
+        f.desk.backup_to(&f.root, &backup).is_err(),
+        "an existing target is not overwritten"
+    );
     // The original stays usable, and the copy opens as a helpdesk with the same tickets.
-    f.desk.create_ticket(&f.root, NewTicket::new("after backup", f.billing.id, f.bob.id))?;
+    f.desk.create_ticket(
+        &f.root,
+        NewTicket::new("after backup", f.billing.id, f.bob.id),
+    )?;
     let (copy, copy_system) = Helpdesk::open(&backup, Options::default())?;
-    let all = SearchQuery { limit: Some(500), ..Default::default() };
-    assert_eq!(copy.search(&copy_system.principal(), &all)?.tickets.len(), 50);
+    let all = SearchQuery {
+        limit: Some(500),
+        ..Default::default()
+    };
+    assert_eq!(
+        copy.search(&copy_system.principal(), &all)?.tickets.len(),
+        50
+    );
     assert_eq!(copy.integrity_check()?, ["ok"]);
     Ok(())
 }

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use helpdesk::{
-    Author, Error, FieldKind, FieldValue, ImportTicket, MessageKind, NewFieldDefinition, NewMessage, NewTicket,
-    Priority, Status, TicketUpdate, ValidationError,
+    Author, Error, FieldKind, FieldValue, ImportTicket, MessageKind, NewFieldDefinition,
+    NewMessage, NewTicket, Priority, Status, TicketUpdate, ValidationError,
 };
 use helpdesk_tests::Fixture;
 
@@ -26,7 +26,11 @@ fn create_ticket_defaults_and_first_message() -> anyhow::Result<()> {
     let messages = f.desk.messages(&ann, t.id)?;
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].author, Author::Requester(f.bob.id));
-    assert_eq!(messages[0].posted_by.actor, helpdesk::Actor::Agent(f.ann.id), "who posted for the requester is kept");
+    assert_eq!(
+        messages[0].posted_by.actor,
+        helpdesk::Actor::Agent(f.ann.id),
+        "who posted for the requester is kept"
+    );
     Ok(())
 }
 
@@ -35,23 +39,45 @@ fn invalid_new_tickets_are_refused_and_leave_nothing() -> anyhow::Result<()> {
     let f = Fixture::new()?;
     let root = &f.root;
     let before = f.desk.search(root, &Default::default())?.tickets.len();
-    let events_before = f.desk.register_consumer(root, "probe", helpdesk::StartFrom::Now)?;
+    let events_before = f
+        .desk
+        .register_consumer(root, "probe", helpdesk::StartFrom::Now)?;
     let check = |new: NewTicket, expect: &str| {
         let err = f.desk.create_ticket(root, new).unwrap_err();
-        assert!(err.to_string().contains(expect), "expected `{expect}` in `{err}`");
+        assert!(
+            err.to_string().contains(expect),
+            "expected `{expect}` in `{err}`"
+        );
     };
-    check(NewTicket::new("", f.billing.id, f.bob.id), "`subject` must not be empty");
-    check(NewTicket::new("x".repeat(501).as_str(), f.billing.id, f.bob.id), "at most 500");
-    check(NewTicket::new("a", helpdesk::DepartmentId::new(999), f.bob.id), "department `999` does not exist");
-    check(NewTicket::new("a", f.billing.id, helpdesk::RequesterId::new(999)), "requester `999` does not exist");
+    check(
+        NewTicket::new("", f.billing.id, f.bob.id),
+        "`subject` must not be empty",
+    );
+    check(
+        NewTicket::new("x".repeat(501).as_str(), f.billing.id, f.bob.id),
+        "at most 500",
+    );
+    check(
+        NewTicket::new("a", helpdesk::DepartmentId::new(999), f.bob.id),
+        "department `999` does not exist",
+    );
+    check(
+        NewTicket::new("a", f.billing.id, helpdesk::RequesterId::new(999)),
+        "requester `999` does not exist",
+    );
     let mut wrong_assignee = NewTicket::new("a", f.billing.id, f.bob.id);
     wrong_assignee.assignee = Some(f.hal.id);
-    check(wrong_assignee, "agent `Hal` is not a member of department `Billing`");
+    check(
+        wrong_assignee,
+        "agent `Hal` is not a member of department `Billing`",
+    );
     let mut bad_tag = NewTicket::new("a", f.billing.id, f.bob.id);
     bad_tag.tags = vec!["two words".into()];
     check(bad_tag, "white space");
     let mut unknown_field = NewTicket::new("a", f.billing.id, f.bob.id);
-    unknown_field.fields.insert("plan".into(), FieldValue::Text("gold".into()));
+    unknown_field
+        .fields
+        .insert("plan".into(), FieldValue::Text("gold".into()));
     check(unknown_field, "custom field `plan` is not defined");
     let mut closed = NewTicket::new("a", f.billing.id, f.bob.id);
     closed.status = Some(Status::Closed);
@@ -63,7 +89,10 @@ fn invalid_new_tickets_are_refused_and_leave_nothing() -> anyhow::Result<()> {
     note_no_author.message = Some(NewMessage::note("internal"));
     check(note_no_author, "a note needs an agent as its author");
 
-    assert_eq!(f.desk.search(root, &Default::default())?.tickets.len(), before);
+    assert_eq!(
+        f.desk.search(root, &Default::default())?.tickets.len(),
+        before
+    );
     let batch = f.desk.read_events(root, "probe", 100)?;
     assert!(batch.events.is_empty(), "a failed call emits no event");
     assert_eq!(events_before, f.desk.consumers(root)?[0].cursor);
@@ -75,14 +104,28 @@ fn custom_fields_are_validated_against_definitions() -> anyhow::Result<()> {
     let f = Fixture::new()?;
     let root = &f.root;
     let define = |key: &str, kind: FieldKind| {
-        f.desk.create_field(root, NewFieldDefinition { key: key.into(), label: key.into(), kind, agent_only: false })
+        f.desk.create_field(
+            root,
+            NewFieldDefinition {
+                key: key.into(),
+                label: key.into(),
+                kind,
+                agent_only: false,
+            },
+        )
     };
-    define("plan", FieldKind::Choice(vec!["Gold".into(), "Silver".into()]))?;
+    define(
+        "plan",
+        FieldKind::Choice(vec!["Gold".into(), "Silver".into()]),
+    )?;
     define("seats", FieldKind::Number)?;
     define("renewal", FieldKind::Date)?;
     define("trial", FieldKind::Boolean)?;
     define("note", FieldKind::Text)?;
-    assert!(matches!(define("plan", FieldKind::Text), Err(Error::Duplicate { .. })));
+    assert!(matches!(
+        define("plan", FieldKind::Text),
+        Err(Error::Duplicate { .. })
+    ));
 
     let mut new = NewTicket::new("Upgrade", f.billing.id, f.bob.id);
     new.fields = BTreeMap::from([
@@ -96,15 +139,37 @@ fn custom_fields_are_validated_against_definitions() -> anyhow::Result<()> {
     assert_eq!(f.desk.ticket(root, t.id)?.fields, t.fields);
 
     let bad = |key: &str, value: FieldValue| {
-        let update = TicketUpdate { fields: BTreeMap::from([(key.to_string(), Some(value))]), ..Default::default() };
+        let update = TicketUpdate {
+            fields: BTreeMap::from([(key.to_string(), Some(value))]),
+            ..Default::default()
+        };
         f.desk.update_ticket(root, t.id, 1, update).unwrap_err()
     };
-    assert!(bad("plan", FieldValue::Choice("Bronze".into())).to_string().contains("not one of its options"));
-    assert!(bad("seats", FieldValue::Text("ten".into())).to_string().contains("expects a number value"));
-    assert!(bad("renewal", FieldValue::Date("2026-02-30".into())).to_string().contains("YYYY-MM-DD"));
-    assert!(bad("seats", FieldValue::Number(f64::INFINITY)).to_string().contains("finite"));
+    assert!(
+        bad("plan", FieldValue::Choice("Bronze".into()))
+            .to_string()
+            .contains("not one of its options")
+    );
+    assert!(
+        bad("seats", FieldValue::Text("ten".into()))
+            .to_string()
+            .contains("expects a number value")
+    );
+    assert!(
+        bad("renewal", FieldValue::Date("2026-02-30".into()))
+            .to_string()
+            .contains("YYYY-MM-DD")
+    );
+    assert!(
+        bad("seats", FieldValue::Number(f64::INFINITY))
+            .to_string()
+            .contains("finite")
+    );
 
-    let clear = TicketUpdate { fields: BTreeMap::from([("trial".to_string(), None)]), ..Default::default() };
+    let clear = TicketUpdate {
+        fields: BTreeMap::from([("trial".to_string(), None)]),
+        ..Default::default()
+    };
     let t2 = f.desk.update_ticket(root, t.id, 1, clear)?;
     assert!(!t2.fields.contains_key("trial"));
     assert_eq!(t2.version, 2);
@@ -115,20 +180,35 @@ fn custom_fields_are_validated_against_definitions() -> anyhow::Result<()> {
 fn stale_updates_conflict_instead_of_overwriting() -> anyhow::Result<()> {
     let f = Fixture::new()?;
     let ann = f.as_agent(&f.ann)?;
-    let t = f.desk.create_ticket(&ann, NewTicket::new("Refund", f.billing.id, f.bob.id))?;
-    let first = TicketUpdate { priority: Some(Priority::High), ..Default::default() };
+    let t = f
+        .desk
+        .create_ticket(&ann, NewTicket::new("Refund", f.billing.id, f.bob.id))?;
+    let first = TicketUpdate {
+        priority: Some(Priority::High),
+        ..Default::default()
+    };
     let t2 = f.desk.update_ticket(&ann, t.id, t.version, first)?;
     assert_eq!(t2.version, 2);
-    let stale = TicketUpdate { priority: Some(Priority::Low), ..Default::default() };
+    let stale = TicketUpdate {
+        priority: Some(Priority::Low),
+        ..Default::default()
+    };
     match f.desk.update_ticket(&ann, t.id, t.version, stale) {
-        Err(Error::Conflict { ticket, expected, actual }) => {
+        Err(Error::Conflict {
+            ticket,
+            expected,
+            actual,
+        }) => {
             assert_eq!((ticket, expected, actual), (t.id, 1, 2));
         }
         other => panic!("expected a conflict, got {other:?}"),
     }
     assert_eq!(f.desk.ticket(&ann, t.id)?.priority, Priority::High);
     // An update that changes nothing does not bump the version.
-    let same = TicketUpdate { priority: Some(Priority::High), ..Default::default() };
+    let same = TicketUpdate {
+        priority: Some(Priority::High),
+        ..Default::default()
+    };
     assert_eq!(f.desk.update_ticket(&ann, t.id, 2, same)?.version, 2);
     Ok(())
 }
@@ -137,23 +217,66 @@ fn stale_updates_conflict_instead_of_overwriting() -> anyhow::Result<()> {
 fn assignment_rules() -> anyhow::Result<()> {
     let f = Fixture::new()?;
     let root = &f.root;
-    let t = f.desk.create_ticket(root, NewTicket::new("Laptop", f.hardware.id, f.bob.id))?;
-    let assign = |agent| TicketUpdate { assignee: Some(agent), ..Default::default() };
-    let err = f.desk.update_ticket(root, t.id, 1, assign(Some(f.ann.id))).unwrap_err();
-    assert!(err.to_string().contains("not a member of department `Hardware`"), "{err}");
-    let t = f.desk.update_ticket(root, t.id, 1, assign(Some(f.hal.id)))?;
+    let t = f
+        .desk
+        .create_ticket(root, NewTicket::new("Laptop", f.hardware.id, f.bob.id))?;
+    let assign = |agent| TicketUpdate {
+        assignee: Some(agent),
+        ..Default::default()
+    };
+    let err = f
+        .desk
+        .update_ticket(root, t.id, 1, assign(Some(f.ann.id)))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not a member of department `Hardware`"),
+        "{err}"
+    );
+    let t = f
+        .desk
+        .update_ticket(root, t.id, 1, assign(Some(f.hal.id)))?;
     assert_eq!(t.assignee, Some(f.hal.id));
     // Moving the ticket to a department its assignee is not in is refused unless reassigned.
-    let move_only = TicketUpdate { department: Some(f.billing.id), ..Default::default() };
-    assert!(f.desk.update_ticket(root, t.id, t.version, move_only).is_err());
-    let move_and_reassign =
-        TicketUpdate { department: Some(f.billing.id), assignee: Some(Some(f.ann.id)), ..Default::default() };
-    let t = f.desk.update_ticket(root, t.id, t.version, move_and_reassign)?;
+    let move_only = TicketUpdate {
+        department: Some(f.billing.id),
+        ..Default::default()
+    };
+    assert!(
+        f.desk
+            .update_ticket(root, t.id, t.version, move_only)
+            .is_err()
+    );
+    let move_and_reassign = TicketUpdate {
+        department: Some(f.billing.id),
+        assignee: Some(Some(f.ann.id)),
+        ..Default::default()
+    };
+    let t = f
+        .desk
+        .update_ticket(root, t.id, t.version, move_and_reassign)?;
     assert_eq!((t.department, t.assignee), (f.billing.id, Some(f.ann.id)));
     // A disabled agent cannot be assigned.
-    f.desk.update_agent(root, f.hal.id, helpdesk::AgentUpdate { active: Some(false), ..Default::default() })?;
-    let back = TicketUpdate { department: Some(f.hardware.id), assignee: Some(Some(f.hal.id)), ..Default::default() };
-    assert!(f.desk.update_ticket(root, t.id, t.version, back).unwrap_err().to_string().contains("disabled"));
+    f.desk.update_agent(
+        root,
+        f.hal.id,
+        helpdesk::AgentUpdate {
+            active: Some(false),
+            ..Default::default()
+        },
+    )?;
+    let back = TicketUpdate {
+        department: Some(f.hardware.id),
+        assignee: Some(Some(f.hal.id)),
+        ..Default::default()
+    };
+    assert!(
+        f.desk
+            .update_ticket(root, t.id, t.version, back)
+            .unwrap_err()
+            .to_string()
+            .contains("disabled")
+    );
     // Leaving a department unassigns its tickets.
     f.desk.remove_member(root, f.billing.id, f.ann.id)?;
     assert_eq!(f.desk.ticket(root, t.id)?.assignee, None);
@@ -165,21 +288,76 @@ fn status_rules_and_automatic_transitions() -> anyhow::Result<()> {
     let f = Fixture::new()?;
     let ann = f.as_agent(&f.ann)?;
     let bob = f.as_requester(&f.bob)?;
-    let t = f.desk.create_ticket(&bob, NewTicket::new("Charged twice", f.billing.id, f.bob.id))?;
+    let t = f.desk.create_ticket(
+        &bob,
+        NewTicket::new("Charged twice", f.billing.id, f.bob.id),
+    )?;
     assert_eq!(t.status, Status::New);
-    f.desk.add_message(&ann, t.id, NewMessage::reply("Looking into it"))?;
+    f.desk
+        .add_message(&ann, t.id, NewMessage::reply("Looking into it"))?;
     let t = f.desk.ticket(&ann, t.id)?;
-    assert_eq!(t.status, Status::Open, "an agent's reply opens a new ticket");
-    let t = f.desk.update_ticket(&ann, t.id, t.version, TicketUpdate { status: Some(Status::Resolved), ..Default::default() })?;
-    f.desk.add_message(&bob, t.id, NewMessage::reply("Still charged twice"))?;
+    assert_eq!(
+        t.status,
+        Status::Open,
+        "an agent's reply opens a new ticket"
+    );
+    let t = f.desk.update_ticket(
+        &ann,
+        t.id,
+        t.version,
+        TicketUpdate {
+            status: Some(Status::Resolved),
+            ..Default::default()
+        },
+    )?;
+    f.desk
+        .add_message(&bob, t.id, NewMessage::reply("Still charged twice"))?;
     let t = f.desk.ticket(&ann, t.id)?;
-    assert_eq!(t.status, Status::Open, "a requester's reply reopens a resolved ticket");
-    let err = f.desk.update_ticket(&ann, t.id, t.version, TicketUpdate { status: Some(Status::New), ..Default::default() });
-    assert!(err.unwrap_err().to_string().contains("cannot go back to `new`"));
-    let t = f.desk.update_ticket(&ann, t.id, t.version, TicketUpdate { status: Some(Status::Closed), ..Default::default() })?;
-    let err = f.desk.update_ticket(&ann, t.id, t.version, TicketUpdate { priority: Some(Priority::Low), ..Default::default() });
+    assert_eq!(
+        t.status,
+        Status::Open,
+        "a requester's reply reopens a resolved ticket"
+    );
+    let err = f.desk.update_ticket(
+        &ann,
+        t.id,
+        t.version,
+        TicketUpdate {
+            status: Some(Status::New),
+            ..Default::default()
+        },
+    );
+    assert!(
+        err.unwrap_err()
+            .to_string()
+            .contains("cannot go back to `new`")
+    );
+    let t = f.desk.update_ticket(
+        &ann,
+        t.id,
+        t.version,
+        TicketUpdate {
+            status: Some(Status::Closed),
+            ..Default::default()
+        },
+    )?;
+    let err = f.desk.update_ticket(
+        &ann,
+        t.id,
+        t.version,
+        TicketUpdate {
+            priority: Some(Priority::Low),
+            ..Default::default()
+        },
+    );
     assert!(err.unwrap_err().to_string().contains("closed"));
-    assert!(f.desk.add_message(&ann, t.id, NewMessage::note("late")).unwrap_err().to_string().contains("closed"));
+    assert!(
+        f.desk
+            .add_message(&ann, t.id, NewMessage::note("late"))
+            .unwrap_err()
+            .to_string()
+            .contains("closed")
+    );
     Ok(())
 }
 
@@ -188,15 +366,30 @@ fn notes_are_hidden_from_requesters() -> anyhow::Result<()> {
     let f = Fixture::new()?;
     let ann = f.as_agent(&f.ann)?;
     let bob = f.as_requester(&f.bob)?;
-    let t = f.desk.create_ticket(&bob, NewTicket::new("Where is my order", f.billing.id, f.bob.id))?;
-    f.desk.add_message(&ann, t.id, NewMessage::note("customer is on the fraud list"))?;
-    f.desk.add_message(&ann, t.id, NewMessage::reply("It ships tomorrow"))?;
+    let t = f.desk.create_ticket(
+        &bob,
+        NewTicket::new("Where is my order", f.billing.id, f.bob.id),
+    )?;
+    f.desk.add_message(
+        &ann,
+        t.id,
+        NewMessage::note("customer is on the fraud list"),
+    )?;
+    f.desk
+        .add_message(&ann, t.id, NewMessage::reply("It ships tomorrow"))?;
     let agent_view = f.desk.messages(&ann, t.id)?;
-    assert_eq!(agent_view.iter().map(|m| m.kind).collect::<Vec<_>>(), [MessageKind::Note, MessageKind::Reply]);
+    assert_eq!(
+        agent_view.iter().map(|m| m.kind).collect::<Vec<_>>(),
+        [MessageKind::Note, MessageKind::Reply]
+    );
     let bob_view = f.desk.messages(&bob, t.id)?;
     assert_eq!(bob_view.len(), 1);
     assert_eq!(bob_view[0].body, "It ships tomorrow");
-    assert!(f.desk.add_message(&bob, t.id, NewMessage::note("sneaky")).is_err());
+    assert!(
+        f.desk
+            .add_message(&bob, t.id, NewMessage::note("sneaky"))
+            .is_err()
+    );
     Ok(())
 }
 
@@ -205,10 +398,22 @@ fn requesters_only_reach_their_own_tickets() -> anyhow::Result<()> {
     let f = Fixture::new()?;
     let bob = f.as_requester(&f.bob)?;
     let cat = f.as_requester(&f.cat)?;
-    let t = f.desk.create_ticket(&bob, NewTicket::new("Mine", f.billing.id, f.bob.id))?;
-    assert!(matches!(f.desk.ticket(&cat, t.id), Err(Error::NotFound { .. })));
-    assert!(matches!(f.desk.messages(&cat, t.id), Err(Error::NotFound { .. })));
-    assert!(f.desk.create_ticket(&cat, NewTicket::new("Not mine", f.billing.id, f.bob.id)).is_err());
+    let t = f
+        .desk
+        .create_ticket(&bob, NewTicket::new("Mine", f.billing.id, f.bob.id))?;
+    assert!(matches!(
+        f.desk.ticket(&cat, t.id),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        f.desk.messages(&cat, t.id),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(
+        f.desk
+            .create_ticket(&cat, NewTicket::new("Not mine", f.billing.id, f.bob.id))
+            .is_err()
+    );
     assert!(f.desk.search(&cat, &Default::default())?.tickets.is_empty());
     assert_eq!(f.desk.search(&bob, &Default::default())?.tickets.len(), 1);
     Ok(())
@@ -218,16 +423,36 @@ fn requesters_only_reach_their_own_tickets() -> anyhow::Result<()> {
 fn delete_keeps_history_and_emits_event() -> anyhow::Result<()> {
     let f = Fixture::new()?;
     let root = &f.root;
-    let t = f.desk.create_ticket(root, NewTicket::new("Spam", f.billing.id, f.bob.id))?;
-    f.desk.add_message(root, t.id, NewMessage::reply("buy now"))?;
+    let t = f
+        .desk
+        .create_ticket(root, NewTicket::new("Spam", f.billing.id, f.bob.id))?;
+    f.desk
+        .add_message(root, t.id, NewMessage::reply("buy now"))?;
     let ann = f.as_agent(&f.ann)?;
-    assert!(matches!(f.desk.delete_ticket(&ann, t.id), Err(Error::Denied(_))));
+    assert!(matches!(
+        f.desk.delete_ticket(&ann, t.id),
+        Err(Error::Denied(_))
+    ));
     f.desk.delete_ticket(root, t.id)?;
-    assert!(matches!(f.desk.ticket(root, t.id), Err(Error::NotFound { .. })));
-    let history = f.desk.history(root, helpdesk::HistorySubject::Ticket(t.id))?;
-    assert_eq!(history.last().map(|h| &h.change), Some(&helpdesk::Change::Deleted));
-    let search = helpdesk::SearchQuery { text: Some("buy".into()), ..Default::default() };
-    assert!(f.desk.search(root, &search)?.tickets.is_empty(), "the search index forgets deleted tickets");
+    assert!(matches!(
+        f.desk.ticket(root, t.id),
+        Err(Error::NotFound { .. })
+    ));
+    let history = f
+        .desk
+        .history(root, helpdesk::HistorySubject::Ticket(t.id))?;
+    assert_eq!(
+        history.last().map(|h| &h.change),
+        Some(&helpdesk::Change::Deleted)
+    );
+    let search = helpdesk::SearchQuery {
+        text: Some("buy".into()),
+        ..Default::default()
+    };
+    assert!(
+        f.desk.search(root, &search)?.tickets.is_empty(),
+        "the search index forgets deleted tickets"
+    );
     Ok(())
 }
 
@@ -237,24 +462,44 @@ fn import_is_all_or_nothing() -> anyhow::Result<()> {
     let root = &f.root;
     let good = |i: usize| ImportTicket {
         ticket: NewTicket::new(format!("Imported {i}"), f.billing.id, f.bob.id),
-        messages: vec![NewMessage::reply("from the old system"), NewMessage::note("old note").by(Author::Agent(f.ann.id))],
-        created_at: Some(helpdesk::Timestamp::from_millis(1_600_000_000_000 + i as i64)),
+        messages: vec![
+            NewMessage::reply("from the old system"),
+            NewMessage::note("old note").by(Author::Agent(f.ann.id)),
+        ],
+        created_at: Some(helpdesk::Timestamp::from_millis(
+            1_600_000_000_000 + i as i64,
+        )),
     };
     let mut batch: Vec<_> = (0..20).map(good).collect();
     batch[13].ticket.subject = String::new();
     let err = f.desk.import_tickets(root, batch).unwrap_err();
-    assert!(matches!(&err, Error::Invalid(ValidationError::Malformed { field: "import", .. })), "{err}");
+    assert!(
+        matches!(
+            &err,
+            Error::Invalid(ValidationError::Malformed {
+                field: "import",
+                ..
+            })
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("ticket #13"), "{err}");
     assert!(f.desk.search(root, &Default::default())?.tickets.is_empty());
 
     let ids = f.desk.import_tickets(root, (0..20).map(good).collect())?;
     assert_eq!(ids.len(), 20);
     let t = f.desk.ticket(root, ids[3])?;
-    assert_eq!(t.created_at, helpdesk::Timestamp::from_millis(1_600_000_000_003));
+    assert_eq!(
+        t.created_at,
+        helpdesk::Timestamp::from_millis(1_600_000_000_003)
+    );
     assert_eq!(f.desk.messages(root, ids[3])?.len(), 2);
     let history = f.desk.ticket_history(root, ids[3])?;
     assert_eq!(history[0].change, helpdesk::Change::Imported);
     let ann = f.as_agent(&f.ann)?;
-    assert!(matches!(f.desk.import_tickets(&ann, vec![good(99)]), Err(Error::Denied(_))));
+    assert!(matches!(
+        f.desk.import_tickets(&ann, vec![good(99)]),
+        Err(Error::Denied(_))
+    ));
     Ok(())
 }

@@ -16,6 +16,42 @@
 //! - The system may do everything.
 //! - API keys, access tokens and plugin grants are layers of [`Scopes`] on top of a principal;
 //!   the effective rights are the intersection, so a layer never widens anything.
+//!
+//! ```
+//! use helpdesk_authz::{
+//!     AccessLevel, Action, AgentGrant, AgentId, DepartmentId, DepartmentInfo, Policy, PolicyInput,
+//!     RequesterId, Resource, Role, Subject, TicketAttrs,
+//! };
+//!
+//! let billing = DepartmentId::new(1);
+//! let mut input = PolicyInput::with_builtin_roles();
+//! input.departments.push(DepartmentInfo { id: billing, name: "Billing".to_owned() });
+//! input.agents.push(AgentGrant {
+//!     id: AgentId::new(7),
+//!     name: "Ann".to_owned(),
+//!     active: true,
+//!     admin: false,
+//!     roles: vec![Role::AGENT],
+//!     levels: vec![(billing, AccessLevel::Read)],
+//!     only_assigned: false,
+//! });
+//! let policy = Policy::build(input)?;
+//!
+//! let ann = Subject::agent(AgentId::new(7));
+//! let ticket = Resource::Ticket(TicketAttrs {
+//!     department: billing,
+//!     assignee: None,
+//!     requester: RequesterId::new(3),
+//!     requester_organization: None,
+//! });
+//! assert!(policy.decide(&ann, Action::TicketRead, &ticket).is_allowed());
+//! let denied = policy.decide(&ann, Action::TicketReply, &ticket).reason();
+//! assert_eq!(
+//!     denied.map(|reason| reason.explain(&policy).to_string()).as_deref(),
+//!     Some("agent `Ann` may read but not change tickets in department `Billing`"),
+//! );
+//! # Ok::<(), helpdesk_authz::PolicyError>(())
+//! ```
 
 mod action;
 mod decision;
@@ -30,6 +66,11 @@ mod subject;
 mod reference;
 #[cfg(test)]
 mod tests;
+
+/// The domain's id types, re-exported because they appear throughout this crate's API.
+pub use helpdesk_domain::{
+    AgentId, DepartmentId, InstallId, KeyId, OrganizationId, RequesterId, RoleId, TokenId,
+};
 
 pub use action::{Action, Scopes, ScopesIter};
 pub use decision::{Decision, DenyReason, Explanation};

@@ -40,7 +40,9 @@ pub(crate) fn decode_u64(digits: &[u8]) -> Option<u64> {
 
 /// Whether every byte is a base62 digit.
 pub(crate) fn is_base62(bytes: &[u8]) -> bool {
-    bytes.iter().all(|&byte| VALUES[usize::from(byte)] != INVALID)
+    bytes
+        .iter()
+        .all(|&byte| VALUES[usize::from(byte)] != INVALID)
 }
 
 #[cfg(test)]

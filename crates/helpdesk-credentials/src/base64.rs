@@ -41,31 +41,42 @@ pub(crate) fn decode(input: &[u8], out: &mut [u8]) -> Result<usize, DecodeError>
         }
         _ => input,
     };
-    if body.len() % 4 == 1 {
-        return Err(DecodeError::Invalid);
-    }
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
+    let (groups, tail) = body.as_chunks::<4>();
     let mut written = 0;
-    for &byte in body {
-        let value = VALUES[usize::from(byte)];
-        if value == INVALID {
-            return Err(DecodeError::Invalid);
-        }
-        acc = (acc << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            let slot = out.get_mut(written).ok_or(DecodeError::TooLong)?;
-            *slot = (acc >> bits) as u8;
-            written += 1;
-            acc &= (1 << bits) - 1;
-        }
+    for group in groups {
+        let bytes = sextets(*group)?.to_be_bytes();
+        let slot = out
+            .get_mut(written..written + 3)
+            .ok_or(DecodeError::TooLong)?;
+        slot.copy_from_slice(&bytes[1..]);
+        written += 3;
     }
-    if acc != 0 {
+    // A partial group carries 1 or 2 bytes; the bits past them must be zero.
+    let (bits, len) = match *tail {
+        [] => return Ok(written),
+        [a, b] => (sextets([a, b, b'A', b'A'])?, 1),
+        [a, b, c] => (sextets([a, b, c, b'A'])?, 2),
+        _ => return Err(DecodeError::Invalid),
+    };
+    let bytes = bits.to_be_bytes();
+    if bytes[1 + len..].iter().any(|&byte| byte != 0) {
         return Err(DecodeError::Invalid);
     }
-    Ok(written)
+    let slot = out
+        .get_mut(written..written + len)
+        .ok_or(DecodeError::TooLong)?;
+    slot.copy_from_slice(&bytes[1..1 + len]);
+    Ok(written + len)
+}
+
+/// Four digits as a 24-bit number.
+fn sextets(group: [u8; 4]) -> Result<u32, DecodeError> {
+    let [a, b, c, d] = group.map(|byte| VALUES[usize::from(byte)]);
+    // Every digit is below 64, and `INVALID` has the top bits set.
+    if (a | b | c | d) & 0xC0 != 0 {
+        return Err(DecodeError::Invalid);
+    }
+    Ok((u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c) << 6) | u32::from(d))
 }
 
 /// Encodes `input` with padding.

@@ -110,7 +110,10 @@ impl<I: Copy + Eq + Hash> VerifiedCache<I> {
 
     /// An empty cache tagging with `hasher`.
     pub fn with_hasher(hasher: FastHasher) -> Self {
-        Self { hasher, entries: RwLock::new(HashMap::new()) }
+        Self {
+            hasher,
+            entries: RwLock::new(HashMap::new()),
+        }
     }
 
     /// Whether `secret` was remembered for `id` under exactly `generation` (the id's current
@@ -127,7 +130,9 @@ impl<I: Copy + Eq + Hash> VerifiedCache<I> {
             return false;
         }
         let current = entry.current.is_some_and(|known| known == tag);
-        let previous = entry.previous.is_some_and(|(known, until)| (known == tag) & (now < until));
+        let previous = entry
+            .previous
+            .is_some_and(|(known, until)| (known == tag) & (now < until));
         current | previous
     }
 
@@ -140,12 +145,20 @@ impl<I: Copy + Eq + Hash> VerifiedCache<I> {
     pub fn remember(&self, id: I, generation: u64, secret: &[u8], valid_until: Option<Timestamp>) {
         let tag = self.hasher.tag(&id, secret);
         let mut entries = self.entries.write();
-        let entry = entries.entry(id).or_insert(Entry { generation, current: None, previous: None });
+        let entry = entries.entry(id).or_insert(Entry {
+            generation,
+            current: None,
+            previous: None,
+        });
         if entry.generation > generation {
             return;
         }
         if entry.generation < generation {
-            *entry = Entry { generation, current: None, previous: None };
+            *entry = Entry {
+                generation,
+                current: None,
+                previous: None,
+            };
         }
         match valid_until {
             None => entry.current = Some(tag),
@@ -171,7 +184,9 @@ impl<I: Copy + Eq + Hash> VerifiedCache<I> {
 
 impl<I> fmt::Debug for VerifiedCache<I> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifiedCache").field("ids", &self.entries.read().len()).finish_non_exhaustive()
+        f.debug_struct("VerifiedCache")
+            .field("ids", &self.entries.read().len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -228,7 +243,10 @@ mod tests {
         assert_ne!(hasher.tag(&key(2), b"secret"), tag);
         assert_ne!(hasher.tag(&key(1), b"secreT"), tag);
         assert_ne!(FastHasher::new().unwrap().tag(&key(1), b"secret"), tag);
-        assert_eq!(format!("{tag:?} {hasher:?}"), "Tag([redacted]) FastHasher { key: [redacted] }");
+        assert_eq!(
+            format!("{tag:?} {hasher:?}"),
+            "Tag([redacted]) FastHasher { key: [redacted] }"
+        );
     }
 
     #[test]

@@ -33,7 +33,10 @@ pub struct RateLimit {
 impl RateLimit {
     /// Up to `burst` attempts at once (at least one), refilled at one per `interval`.
     pub const fn new(burst: u32, interval: Duration) -> Self {
-        Self { burst: if burst == 0 { 1 } else { burst }, interval }
+        Self {
+            burst: if burst == 0 { 1 } else { burst },
+            interval,
+        }
     }
 
     /// The bucket's size.
@@ -146,10 +149,18 @@ impl<I: Copy + Eq + Hash> VerifyGate<I> {
                 .admit(state.overall_tat, now)
                 .map_err(|retry_after| Refused::Overloaded { retry_after })?;
             state.overall_tat = overall_tat;
-            state.ids.insert(id, IdState { tat: id_tat, in_flight: true });
+            state.ids.insert(
+                id,
+                IdState {
+                    tat: id_tat,
+                    in_flight: true,
+                },
+            );
             if state.ids.len() > state.prune_above {
                 // A bucket that is full again is the same as no record at all.
-                state.ids.retain(|_, known| known.in_flight || known.tat > now);
+                state
+                    .ids
+                    .retain(|_, known| known.in_flight || known.tat > now);
                 state.prune_above = (state.ids.len() * 2).max(PRUNE_FLOOR);
             }
         }
@@ -220,12 +231,23 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(attempt(&gate, 1, t0), Ok(()));
         }
-        assert_eq!(attempt(&gate, 1, t0), Err(Refused::RateLimited { retry_after: SECOND }));
+        assert_eq!(
+            attempt(&gate, 1, t0),
+            Err(Refused::RateLimited {
+                retry_after: SECOND
+            })
+        );
         assert_eq!(
             attempt(&gate, 1, t0 + SECOND / 4),
-            Err(Refused::RateLimited { retry_after: SECOND * 3 / 4 })
+            Err(Refused::RateLimited {
+                retry_after: SECOND * 3 / 4
+            })
         );
-        assert_eq!(attempt(&gate, 2, t0), Ok(()), "other ids have their own bucket");
+        assert_eq!(
+            attempt(&gate, 2, t0),
+            Ok(()),
+            "other ids have their own bucket"
+        );
         assert_eq!(attempt(&gate, 1, t0 + SECOND), Ok(()));
         assert!(attempt(&gate, 1, t0 + SECOND).is_err());
         assert_eq!(attempt(&gate, 1, t0 + SECOND * 10), Ok(()));
@@ -237,7 +259,12 @@ mod tests {
         let gate = gate(generous(), RateLimit::new(2, SECOND));
         assert_eq!(attempt(&gate, 1, SECOND), Ok(()));
         assert_eq!(attempt(&gate, 2, SECOND), Ok(()));
-        assert_eq!(attempt(&gate, 3, SECOND), Err(Refused::Overloaded { retry_after: SECOND }));
+        assert_eq!(
+            attempt(&gate, 3, SECOND),
+            Err(Refused::Overloaded {
+                retry_after: SECOND
+            })
+        );
         assert_eq!(attempt(&gate, 3, SECOND * 2), Ok(()));
     }
 
@@ -256,7 +283,10 @@ mod tests {
     fn time_going_backwards_refills_nothing() {
         let gate = gate(RateLimit::new(1, SECOND), generous());
         assert_eq!(attempt(&gate, 1, SECOND * 10), Ok(()));
-        assert!(matches!(attempt(&gate, 1, SECOND), Err(Refused::RateLimited { .. })));
+        assert!(matches!(
+            attempt(&gate, 1, SECOND),
+            Err(Refused::RateLimited { .. })
+        ));
     }
 
     #[test]

@@ -27,18 +27,34 @@ pub struct HashParams {
 
 impl HashParams {
     /// The OWASP minimum for argon2id: 19 MiB of memory, 2 iterations, 1 lane.
-    pub const OWASP: Self = Self { m_cost_kib: 19 * 1024, t_cost: 2, p_cost: 1 };
+    pub const OWASP: Self = Self {
+        m_cost_kib: 19 * 1024,
+        t_cost: 2,
+        p_cost: 1,
+    };
 
     /// The cheapest parameters argon2 accepts (8 KiB, 1 iteration, 1 lane). **Tests only**: never
     /// use them for a real key store.
-    pub const INSECURE_FOR_TESTS: Self = Self { m_cost_kib: 8, t_cost: 1, p_cost: 1 };
+    pub const INSECURE_FOR_TESTS: Self = Self {
+        m_cost_kib: 8,
+        t_cost: 1,
+        p_cost: 1,
+    };
 
     /// Custom parameters: memory in KiB, iterations, lanes. Fails when argon2 would refuse them.
     /// Anything below [`HashParams::OWASP`] is for tests only.
     pub fn new(m_cost_kib: u32, t_cost: u32, p_cost: u32) -> Result<Self, HashError> {
         Params::new(m_cost_kib, t_cost, p_cost, None)
-            .map(|_| Self { m_cost_kib, t_cost, p_cost })
-            .map_err(|_| HashError::InvalidParams { m_cost_kib, t_cost, p_cost })
+            .map(|_| Self {
+                m_cost_kib,
+                t_cost,
+                p_cost,
+            })
+            .map_err(|_| HashError::InvalidParams {
+                m_cost_kib,
+                t_cost,
+                p_cost,
+            })
     }
 
     /// Memory, in KiB.
@@ -57,9 +73,18 @@ impl HashParams {
     }
 
     fn to_argon2(self) -> Result<Argon2<'static>, HashError> {
-        let Self { m_cost_kib, t_cost, p_cost } = self;
-        let params = Params::new(m_cost_kib, t_cost, p_cost, None)
-            .map_err(|_| HashError::InvalidParams { m_cost_kib, t_cost, p_cost })?;
+        let Self {
+            m_cost_kib,
+            t_cost,
+            p_cost,
+        } = self;
+        let params = Params::new(m_cost_kib, t_cost, p_cost, None).map_err(|_| {
+            HashError::InvalidParams {
+                m_cost_kib,
+                t_cost,
+                p_cost,
+            }
+        })?;
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
 }
@@ -86,7 +111,11 @@ impl SecretHasher {
     /// A hasher with `params`; costs one hash up front (the decoy for unknown ids).
     pub fn new(params: HashParams) -> Result<Self, HashError> {
         let argon2 = params.to_argon2()?;
-        let mut hasher = Self { params, argon2, decoy: String::new() };
+        let mut hasher = Self {
+            params,
+            argon2,
+            decoy: String::new(),
+        };
         let mut unknowable = [0u8; 32];
         getrandom::fill(&mut unknowable).map_err(|_| HashError::Random)?;
         hasher.decoy = hasher.hash(&unknowable)?;
@@ -102,7 +131,10 @@ impl SecretHasher {
     pub fn hash(&self, secret: &[u8]) -> Result<String, HashError> {
         let mut salt = [0u8; SALT_LEN];
         getrandom::fill(&mut salt).map_err(|_| HashError::Random)?;
-        let hash = self.argon2.hash_password_with_salt(secret, &salt).map_err(|_| HashError::Argon2)?;
+        let hash = self
+            .argon2
+            .hash_password_with_salt(secret, &salt)
+            .map_err(|_| HashError::Argon2)?;
         Ok(hash.to_string())
     }
 
@@ -115,7 +147,9 @@ impl SecretHasher {
         match self.argon2.verify_password(secret, &parsed) {
             Ok(()) => Ok(true),
             Err(PhcError::PasswordInvalid) => Ok(false),
-            Err(PhcError::OutOfMemory | PhcError::Internal | PhcError::Crypto) => Err(HashError::Argon2),
+            Err(PhcError::OutOfMemory | PhcError::Internal | PhcError::Crypto) => {
+                Err(HashError::Argon2)
+            }
             Err(_) => Err(HashError::MalformedHash),
         }
     }
@@ -148,7 +182,9 @@ fn parse_argon2id(phc: &str) -> Result<PasswordHash, HashError> {
 
 impl fmt::Debug for SecretHasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SecretHasher").field("params", &self.params).finish_non_exhaustive()
+        f.debug_struct("SecretHasher")
+            .field("params", &self.params)
+            .finish_non_exhaustive()
     }
 }
 
@@ -174,7 +210,10 @@ mod tests {
     #[test]
     fn default_is_owasp() {
         let params = HashParams::default();
-        assert_eq!((params.m_cost_kib(), params.t_cost(), params.p_cost()), (19_456, 2, 1));
+        assert_eq!(
+            (params.m_cost_kib(), params.t_cost(), params.p_cost()),
+            (19_456, 2, 1)
+        );
     }
 
     #[test]
@@ -199,7 +238,11 @@ mod tests {
     fn refuses_bad_parameters() {
         assert_eq!(
             HashParams::new(4, 1, 1),
-            Err(HashError::InvalidParams { m_cost_kib: 4, t_cost: 1, p_cost: 1 })
+            Err(HashError::InvalidParams {
+                m_cost_kib: 4,
+                t_cost: 1,
+                p_cost: 1
+            })
         );
         assert!(HashParams::new(8, 0, 1).is_err());
         assert!(HashParams::new(8, 1, 0).is_err());
@@ -212,11 +255,25 @@ mod tests {
         let phc = hasher.hash(b"secret").unwrap();
         let argon2i = phc.replace("$argon2id$", "$argon2i$");
         let argon2d = phc.replace("$argon2id$", "$argon2d$");
-        for stored in ["", "secret", "$argon2id$", "$pbkdf2$i=1$c2FsdHNhbHQ$aGFzaA", &argon2i, &argon2d] {
-            assert_eq!(hasher.verify(b"secret", stored), Err(HashError::MalformedHash), "{stored}");
+        for stored in [
+            "",
+            "secret",
+            "$argon2id$",
+            "$pbkdf2$i=1$c2FsdHNhbHQ$aGFzaA",
+            &argon2i,
+            &argon2d,
+        ] {
+            assert_eq!(
+                hasher.verify(b"secret", stored),
+                Err(HashError::MalformedHash),
+                "{stored}"
+            );
         }
         let truncated = &phc[..phc.len() - 10];
-        assert!(hasher.verify(b"secret", truncated).is_err() || !hasher.verify(b"secret", truncated).unwrap());
+        assert!(
+            hasher.verify(b"secret", truncated).is_err()
+                || !hasher.verify(b"secret", truncated).unwrap()
+        );
     }
 
     #[test]

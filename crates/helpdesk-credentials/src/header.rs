@@ -85,7 +85,12 @@ impl SchemeRegistry {
             ("Bearer", Scheme::Token),
             ("token", Scheme::Token),
         ];
-        Self { schemes: built_in.into_iter().map(|(name, scheme)| (name.into(), scheme)).collect() }
+        Self {
+            schemes: built_in
+                .into_iter()
+                .map(|(name, scheme)| (name.into(), scheme))
+                .collect(),
+        }
     }
 
     /// Adds `name` as another name for `scheme`.
@@ -93,12 +98,18 @@ impl SchemeRegistry {
     /// The name must be an HTTP token (RFC 9110) of at most 32 characters that is not already
     /// registered, ignoring case.
     pub fn with_alias(mut self, name: &str, scheme: Scheme) -> Result<Self, SchemeError> {
-        let is_token_char = |byte: u8| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte);
+        let is_token_char =
+            |byte: u8| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte);
         if name.is_empty() || name.len() > MAX_SCHEME_NAME_LEN || !name.bytes().all(is_token_char) {
-            return Err(SchemeError::InvalidName { name: name.to_owned(), max: MAX_SCHEME_NAME_LEN });
+            return Err(SchemeError::InvalidName {
+                name: name.to_owned(),
+                max: MAX_SCHEME_NAME_LEN,
+            });
         }
         if self.scheme(name.as_bytes()).is_some() {
-            return Err(SchemeError::Duplicate { name: name.to_owned() });
+            return Err(SchemeError::Duplicate {
+                name: name.to_owned(),
+            });
         }
         self.schemes.push((name.into(), scheme));
         Ok(self)
@@ -118,7 +129,9 @@ impl SchemeRegistry {
     /// allocates, never panics, and no error carries any part of the input.
     pub fn parse(&self, header: &[u8]) -> Result<Credential, ParseError> {
         if header.len() > MAX_HEADER_LEN {
-            return Err(ParseError::HeaderTooLong { max: MAX_HEADER_LEN });
+            return Err(ParseError::HeaderTooLong {
+                max: MAX_HEADER_LEN,
+            });
         }
         let header = header.trim_ascii();
         if header.is_empty() {
@@ -138,9 +151,9 @@ impl SchemeRegistry {
                 let parsed = match base64::decode(credentials, &mut decoded) {
                     Ok(len) => KeyCode::parse(decoded.get(..len).unwrap_or_default()),
                     Err(DecodeError::Invalid) => Err(ParseError::InvalidBase64),
-                    Err(DecodeError::TooLong) => {
-                        Err(ParseError::KeyCodeTooLong { max: KEY_CODE_MAX_LEN })
-                    }
+                    Err(DecodeError::TooLong) => Err(ParseError::KeyCodeTooLong {
+                        max: KEY_CODE_MAX_LEN,
+                    }),
                 };
                 decoded.fill(0);
                 std::hint::black_box(&mut decoded);
@@ -148,7 +161,10 @@ impl SchemeRegistry {
             }
             Scheme::Token => {
                 let token = AccessToken::parse(credentials)?;
-                Ok(Credential::Token { id: token.id(), secret: token })
+                Ok(Credential::Token {
+                    id: token.id(),
+                    secret: token,
+                })
             }
         }
     }

@@ -64,7 +64,6 @@ impl<const N: usize> SecretText<N> {
                 base62::encode(u128::from(id), id_digits);
             }
             base62::encode(u128::from_le_bytes(random), random_digits);
-            random.fill(0);
         }
         let (signed, checksum) = text.split_at_mut(N - CHECKSUM_LEN);
         base62::encode(u128::from(crc32::crc32(signed)), checksum);
@@ -76,7 +75,9 @@ impl<const N: usize> SecretText<N> {
         if !input.starts_with(kind.prefix().as_bytes()) {
             return Err(ParseError::WrongPrefix { kind });
         }
-        let text: [u8; N] = input.try_into().map_err(|_| ParseError::WrongLength { kind })?;
+        let text: [u8; N] = input
+            .try_into()
+            .map_err(|_| ParseError::WrongLength { kind })?;
         let (_, digits) = text.split_at(PREFIX_LEN);
         if !base62::is_base62(digits) {
             return Err(ParseError::InvalidCharacter { kind });
@@ -179,13 +180,18 @@ impl KeyCode {
     /// Parses `<id>:<secret>`: the id is a positive decimal without sign or leading zeros.
     pub fn parse(input: &[u8]) -> Result<Self, ParseError> {
         if input.len() > KEY_CODE_MAX_LEN {
-            return Err(ParseError::KeyCodeTooLong { max: KEY_CODE_MAX_LEN });
+            return Err(ParseError::KeyCodeTooLong {
+                max: KEY_CODE_MAX_LEN,
+            });
         }
         let mut parts = input.splitn(2, |&byte| byte == b':');
         let id = parts.next().unwrap_or_default();
         let secret = parts.next().ok_or(ParseError::MissingColon)?;
         let id = parse_key_id(id).ok_or(ParseError::InvalidKeyId)?;
-        Ok(Self { id, secret: KeySecret::parse(secret)? })
+        Ok(Self {
+            id,
+            secret: KeySecret::parse(secret)?,
+        })
     }
 
     /// The key's id.
@@ -243,18 +249,27 @@ impl AccessToken {
             .ok()
             .filter(|raw| *raw > 0)
             .ok_or(GenerateError::NonPositiveId(id.get()))?;
-        Ok(Self { id, text: SecretText::generate(TOKEN_PREFIX, Some(raw))? })
+        Ok(Self {
+            id,
+            text: SecretText::generate(TOKEN_PREFIX, Some(raw))?,
+        })
     }
 
     /// Checks prefix, length, alphabet and checksum, then reads the id.
     pub fn parse(input: &[u8]) -> Result<Self, ParseError> {
         let text = SecretText::<TOKEN_LEN>::parse(input, SecretKind::AccessToken)?;
-        let id_digits = text.0.get(PREFIX_LEN..PREFIX_LEN + TOKEN_ID_LEN).unwrap_or_default();
+        let id_digits = text
+            .0
+            .get(PREFIX_LEN..PREFIX_LEN + TOKEN_ID_LEN)
+            .unwrap_or_default();
         let id = base62::decode_u64(id_digits)
             .and_then(|raw| i64::try_from(raw).ok())
             .filter(|raw| *raw > 0)
             .ok_or(ParseError::InvalidTokenId)?;
-        Ok(Self { id: TokenId::new(id), text })
+        Ok(Self {
+            id: TokenId::new(id),
+            text,
+        })
     }
 
     /// The token's id.
@@ -270,7 +285,10 @@ impl AccessToken {
 
 impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccessToken").field("id", &self.id).field("text", &self.text).finish()
+        f.debug_struct("AccessToken")
+            .field("id", &self.id)
+            .field("text", &self.text)
+            .finish()
     }
 }
 

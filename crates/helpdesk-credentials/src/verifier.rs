@@ -52,7 +52,11 @@ pub struct Verifier<I> {
 impl<I: Copy + Eq + Hash> Verifier<I> {
     /// A verifier hashing with `hasher` and admitting argon2 runs within `limits`.
     pub fn new(hasher: SecretHasher, limits: GateConfig) -> Result<Self, GenerateError> {
-        Ok(Self { hasher, cache: VerifiedCache::new()?, gate: VerifyGate::new(limits) })
+        Ok(Self {
+            hasher,
+            cache: VerifiedCache::new()?,
+            gate: VerifyGate::new(limits),
+        })
     }
 
     /// Checks `secret` presented for `id`.
@@ -83,7 +87,8 @@ impl<I: Copy + Eq + Hash> Verifier<I> {
         let Some(valid_until) = matched else {
             return Err(VerifyError::Invalid);
         };
-        self.cache.remember(id, stored.generation, secret, valid_until);
+        self.cache
+            .remember(id, stored.generation, secret, valid_until);
         Ok(())
     }
 
@@ -99,9 +104,10 @@ impl<I: Copy + Eq + Hash> Verifier<I> {
             return Ok(Some(None));
         }
         match stored.previous {
-            Some(previous) if now < previous.valid_until => {
-                Ok(self.hasher.verify(secret, previous.phc)?.then_some(Some(previous.valid_until)))
-            }
+            Some(previous) if now < previous.valid_until => Ok(self
+                .hasher
+                .verify(secret, previous.phc)?
+                .then_some(Some(previous.valid_until))),
             _ => Ok(None),
         }
     }

@@ -35,6 +35,11 @@ pub struct Attribution {
 impl Attribution {
     /// An attribution to `actor` with no credential involved.
     pub const fn direct(actor: Actor) -> Self {
-        Self { actor, key: None, token: None, install: None }
+        Self {
+            actor,
+            key: None,
+            token: None,
+            install: None,
+        }
     }
 }

@@ -100,4 +100,3 @@ impl fmt::Display for Entity {
         })
     }
 }
-

@@ -89,11 +89,15 @@ impl NewFieldDefinition {
         let key = self.key.trim();
         let key_ok = (1..=64).contains(&key.len())
             && key.starts_with(|c: char| c.is_ascii_lowercase())
-            && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !key_ok {
             return Err(ValidationError::Malformed {
                 field: "key",
-                reason: format!("`{key}` must be 1 to 64 of `a-z`, `0-9`, `_`, starting with a letter"),
+                reason: format!(
+                    "`{key}` must be 1 to 64 of `a-z`, `0-9`, `_`, starting with a letter"
+                ),
             });
         }
         self.key = key.to_owned();
@@ -125,15 +129,22 @@ impl NewFieldDefinition {
 impl FieldDefinition {
     /// Checks a value against this definition and returns its normal form.
     pub fn check(&self, value: FieldValue, limits: &Limits) -> Result<FieldValue, ValidationError> {
-        let wrong = |reason: String| ValidationError::FieldValue { key: self.key.clone(), reason };
+        let wrong = |reason: String| ValidationError::FieldValue {
+            key: self.key.clone(),
+            reason,
+        };
         match (&self.kind, value) {
             (FieldKind::Text, FieldValue::Text(text)) => {
                 let text = required_text("value", &text, limits.max_field_text_chars)
                     .map_err(|e| wrong(e.to_string()))?;
                 Ok(FieldValue::Text(text.to_owned()))
             }
-            (FieldKind::Number, FieldValue::Number(n)) if n.is_finite() => Ok(FieldValue::Number(n)),
-            (FieldKind::Number, FieldValue::Number(_)) => Err(wrong("the number must be finite".into())),
+            (FieldKind::Number, FieldValue::Number(n)) if n.is_finite() => {
+                Ok(FieldValue::Number(n))
+            }
+            (FieldKind::Number, FieldValue::Number(_)) => {
+                Err(wrong("the number must be finite".into()))
+            }
             (FieldKind::Boolean, FieldValue::Boolean(b)) => Ok(FieldValue::Boolean(b)),
             (FieldKind::Date, FieldValue::Date(d)) => {
                 if is_valid_date(d.trim()) {
@@ -190,7 +201,11 @@ fn is_valid_date(s: &str) -> bool {
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
         era * 146_097 + doe - 719_468
     };
-    let (ny, nm) = if m == 12 { (i64::from(y) + 1, 1) } else { (i64::from(y), m + 1) };
+    let (ny, nm) = if m == 12 {
+        (i64::from(y) + 1, 1)
+    } else {
+        (i64::from(y), m + 1)
+    };
     let last = civil_from_days(days_from_civil(ny, nm) - 1).2;
     d <= last
 }
@@ -214,15 +229,41 @@ mod tests {
     fn values_are_checked_against_their_kind() {
         let limits = Limits::default();
         let choice = def(FieldKind::Choice(vec!["Gold".into(), "Silver".into()]));
-        assert_eq!(choice.check(FieldValue::Choice("gold".into()), &limits).unwrap(), FieldValue::Choice("Gold".into()));
-        assert!(choice.check(FieldValue::Choice("bronze".into()), &limits).is_err());
-        assert!(choice.check(FieldValue::Text("Gold".into()), &limits).unwrap_err().to_string().contains("expects a choice value"));
+        assert_eq!(
+            choice
+                .check(FieldValue::Choice("gold".into()), &limits)
+                .unwrap(),
+            FieldValue::Choice("Gold".into())
+        );
+        assert!(
+            choice
+                .check(FieldValue::Choice("bronze".into()), &limits)
+                .is_err()
+        );
+        assert!(
+            choice
+                .check(FieldValue::Text("Gold".into()), &limits)
+                .unwrap_err()
+                .to_string()
+                .contains("expects a choice value")
+        );
         let number = def(FieldKind::Number);
         assert!(number.check(FieldValue::Number(f64::NAN), &limits).is_err());
         assert!(number.check(FieldValue::Number(2.5), &limits).is_ok());
         let date = def(FieldKind::Date);
-        for (d, ok) in [("2024-02-29", true), ("2023-02-29", false), ("2026-12-31", true), ("2026-13-01", false), ("2026-1-01", false), ("2026-04-31", false)] {
-            assert_eq!(date.check(FieldValue::Date(d.into()), &limits).is_ok(), ok, "{d}");
+        for (d, ok) in [
+            ("2024-02-29", true),
+            ("2023-02-29", false),
+            ("2026-12-31", true),
+            ("2026-13-01", false),
+            ("2026-1-01", false),
+            ("2026-04-31", false),
+        ] {
+            assert_eq!(
+                date.check(FieldValue::Date(d.into()), &limits).is_ok(),
+                ok,
+                "{d}"
+            );
         }
         let text = def(FieldKind::Text);
         assert!(text.check(FieldValue::Text("  ".into()), &limits).is_err());
@@ -231,15 +272,35 @@ mod tests {
     #[test]
     fn definitions_are_validated() {
         let limits = Limits::default();
-        let ok = NewFieldDefinition { key: "plan".into(), label: "Plan".into(), kind: FieldKind::Choice(vec!["a".into(), "b".into()]), agent_only: true };
+        let ok = NewFieldDefinition {
+            key: "plan".into(),
+            label: "Plan".into(),
+            kind: FieldKind::Choice(vec!["a".into(), "b".into()]),
+            agent_only: true,
+        };
         assert!(ok.normalize(&limits).is_ok());
         for key in ["", "Plan", "1plan", "plan-name"] {
-            let bad = NewFieldDefinition { key: key.into(), label: "x".into(), kind: FieldKind::Text, agent_only: false };
+            let bad = NewFieldDefinition {
+                key: key.into(),
+                label: "x".into(),
+                kind: FieldKind::Text,
+                agent_only: false,
+            };
             assert!(bad.normalize(&limits).is_err(), "{key}");
         }
-        let dup = NewFieldDefinition { key: "p".into(), label: "P".into(), kind: FieldKind::Choice(vec!["a".into(), "a".into()]), agent_only: false };
+        let dup = NewFieldDefinition {
+            key: "p".into(),
+            label: "P".into(),
+            kind: FieldKind::Choice(vec!["a".into(), "a".into()]),
+            agent_only: false,
+        };
         assert!(dup.normalize(&limits).is_err());
-        let empty = NewFieldDefinition { key: "p".into(), label: "P".into(), kind: FieldKind::Choice(vec![]), agent_only: false };
+        let empty = NewFieldDefinition {
+            key: "p".into(),
+            label: "P".into(),
+            kind: FieldKind::Choice(vec![]),
+            agent_only: false,
+        };
         assert!(empty.normalize(&limits).is_err());
     }
 }

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor::Attribution;
 use crate::fields::FieldValue;
-use crate::ids::{AgentId, DepartmentId, FieldId, HistoryId, MessageId, OrganizationId, RequesterId, TicketId};
+use crate::ids::{
+    AgentId, DepartmentId, FieldId, HistoryId, MessageId, OrganizationId, RequesterId, TicketId,
+};
 use crate::ticket::{MessageKind, Priority, Status};
 use crate::time::Timestamp;
 

@@ -23,9 +23,7 @@ pub use ids::{
     AgentId, DepartmentId, FieldId, HistoryId, InstallId, KeyId, MessageId, OrganizationId,
     RequesterId, RoleId, TicketId, TokenId,
 };
-pub use people::{
-    Agent, AgentUpdate, Department, NewAgent, NewRequester, Organization, Requester,
-};
+pub use people::{Agent, AgentUpdate, Department, NewAgent, NewRequester, Organization, Requester};
 pub use ticket::{
     Author, Message, MessageKind, NewMessage, NewTicket, Priority, Status, Ticket, TicketUpdate,
 };

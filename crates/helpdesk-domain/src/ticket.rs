@@ -109,7 +109,10 @@ impl Status {
             (_, Status::New) => "a ticket cannot go back to `new`",
             _ => return Ok(()),
         };
-        Err(ValidationError::Malformed { field: "status", reason: reason.into() })
+        Err(ValidationError::Malformed {
+            field: "status",
+            reason: reason.into(),
+        })
     }
 }
 
@@ -175,7 +178,11 @@ pub struct NewTicket {
 
 impl NewTicket {
     /// A ticket with the given subject, department and requester, everything else defaulted.
-    pub fn new(subject: impl Into<String>, department: DepartmentId, requester: RequesterId) -> Self {
+    pub fn new(
+        subject: impl Into<String>,
+        department: DepartmentId,
+        requester: RequesterId,
+    ) -> Self {
         Self {
             subject: subject.into(),
             department,
@@ -194,13 +201,11 @@ impl NewTicket {
     pub fn normalize(mut self, limits: &Limits) -> Result<Self, ValidationError> {
         self.subject = normalize_subject(&self.subject, limits)?;
         self.tags = normalize_tags(&self.tags, limits)?;
-        if let Some(status) = self.status {
-            if status == Status::Closed {
-                return Err(ValidationError::Malformed {
-                    field: "status",
-                    reason: "a ticket cannot be created closed".into(),
-                });
-            }
+        if self.status == Some(Status::Closed) {
+            return Err(ValidationError::Malformed {
+                field: "status",
+                reason: "a ticket cannot be created closed".into(),
+            });
         }
         if let Some(message) = self.message.take() {
             self.message = Some(message.normalize(limits)?);
@@ -212,7 +217,10 @@ impl NewTicket {
 pub(crate) fn normalize_subject(subject: &str, limits: &Limits) -> Result<String, ValidationError> {
     let s = required_text("subject", subject, limits.max_subject_chars)?;
     if s.contains(['\n', '\r']) {
-        return Err(ValidationError::Malformed { field: "subject", reason: "must be one line".into() });
+        return Err(ValidationError::Malformed {
+            field: "subject",
+            reason: "must be one line".into(),
+        });
     }
     Ok(s.to_owned())
 }
@@ -314,12 +322,20 @@ pub struct NewMessage {
 impl NewMessage {
     /// A public reply by the acting person.
     pub fn reply(body: impl Into<String>) -> Self {
-        Self { kind: MessageKind::Reply, body: body.into(), author: None }
+        Self {
+            kind: MessageKind::Reply,
+            body: body.into(),
+            author: None,
+        }
     }
 
     /// An internal note by the acting person.
     pub fn note(body: impl Into<String>) -> Self {
-        Self { kind: MessageKind::Note, body: body.into(), author: None }
+        Self {
+            kind: MessageKind::Note,
+            body: body.into(),
+            author: None,
+        }
     }
 
     /// The same message, written for `author`.
@@ -350,7 +366,13 @@ mod tests {
             assert_eq!(Priority::from_code(p.code()), Some(*p));
         }
         assert_eq!(" URGENT ".parse::<Priority>().unwrap(), Priority::Urgent);
-        assert!("soon".parse::<Priority>().unwrap_err().to_string().contains("`soon`"));
+        assert!(
+            "soon"
+                .parse::<Priority>()
+                .unwrap_err()
+                .to_string()
+                .contains("`soon`")
+        );
         assert_eq!(Status::from_code(9), None);
     }
 
@@ -372,13 +394,20 @@ mod tests {
     #[test]
     fn new_ticket_normalizes() {
         let limits = Limits::default();
-        let mut t = NewTicket::new("  Printer on fire ", DepartmentId::new(1), RequesterId::new(2));
+        let mut t = NewTicket::new(
+            "  Printer on fire ",
+            DepartmentId::new(1),
+            RequesterId::new(2),
+        );
         t.tags = vec!["Hardware".into(), "hardware".into()];
         let t = t.normalize(&limits).unwrap();
         assert_eq!(t.subject, "Printer on fire");
         assert_eq!(t.tags, ["hardware"]);
         let blank = NewTicket::new("   ", DepartmentId::new(1), RequesterId::new(2));
-        assert_eq!(blank.normalize(&limits).unwrap_err(), ValidationError::Empty { field: "subject" });
+        assert_eq!(
+            blank.normalize(&limits).unwrap_err(),
+            ValidationError::Empty { field: "subject" }
+        );
         let two_lines = NewTicket::new("a\nb", DepartmentId::new(1), RequesterId::new(2));
         assert!(two_lines.normalize(&limits).is_err());
     }

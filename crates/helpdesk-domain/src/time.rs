@@ -96,7 +96,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock stopped at `start`.
     pub fn new(start: Timestamp) -> Self {
-        Self { ms: Arc::new(AtomicI64::new(start.0)) }
+        Self {
+            ms: Arc::new(AtomicI64::new(start.0)),
+        }
     }
 
     /// Sets the time.

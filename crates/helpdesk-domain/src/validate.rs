@@ -55,7 +55,10 @@ pub(crate) fn required_text<'a>(
     if len > max {
         return Err(ValidationError::TooLong { field, len, max });
     }
-    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         return Err(ValidationError::Malformed {
             field,
             reason: "contains control characters".into(),
@@ -65,10 +68,17 @@ pub(crate) fn required_text<'a>(
 }
 
 /// Trims a name and checks it; the result is what is stored.
-pub fn normalize_name(field: &'static str, value: &str, limits: &Limits) -> Result<String, ValidationError> {
+pub fn normalize_name(
+    field: &'static str,
+    value: &str,
+    limits: &Limits,
+) -> Result<String, ValidationError> {
     let name = required_text(field, value, limits.max_name_chars)?;
     if name.contains(['\n', '\r', '\t']) {
-        return Err(ValidationError::Malformed { field, reason: "must be one line".into() });
+        return Err(ValidationError::Malformed {
+            field,
+            reason: "must be one line".into(),
+        });
     }
     Ok(name.to_owned())
 }
@@ -80,15 +90,24 @@ pub fn normalize_name(field: &'static str, value: &str, limits: &Limits) -> Resu
 pub fn normalize_email(value: &str) -> Result<String, ValidationError> {
     const FIELD: &str = "email";
     let email = required_text(FIELD, value, 254)?;
-    let bad = |reason: &str| ValidationError::Malformed { field: FIELD, reason: reason.into() };
+    let bad = |reason: &str| ValidationError::Malformed {
+        field: FIELD,
+        reason: reason.into(),
+    };
     if email.chars().any(char::is_whitespace) {
         return Err(bad("contains white space"));
     }
     let (local, domain) = email.split_once('@').ok_or_else(|| bad("has no `@`"))?;
     if local.is_empty() || domain.contains('@') {
-        return Err(bad("must have exactly one `@` after a non-empty local part"));
+        return Err(bad(
+            "must have exactly one `@` after a non-empty local part",
+        ));
     }
-    if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
+    if !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains("..")
+    {
         return Err(bad("the domain must be a dotted name like `example.com`"));
     }
     Ok(email.to_lowercase())
@@ -108,12 +127,22 @@ pub fn validate_tag(value: &str, limits: &Limits) -> Result<String, ValidationEr
 }
 
 /// Normalizes a list of tags: validated, lower-cased, de-duplicated, sorted, and counted.
-pub(crate) fn normalize_tags(tags: &[String], limits: &Limits) -> Result<Vec<String>, ValidationError> {
-    let mut out = tags.iter().map(|t| validate_tag(t, limits)).collect::<Result<Vec<_>, _>>()?;
+pub(crate) fn normalize_tags(
+    tags: &[String],
+    limits: &Limits,
+) -> Result<Vec<String>, ValidationError> {
+    let mut out = tags
+        .iter()
+        .map(|t| validate_tag(t, limits))
+        .collect::<Result<Vec<_>, _>>()?;
     out.sort();
     out.dedup();
     if out.len() > limits.max_tags {
-        return Err(ValidationError::TooMany { what: "tags", count: out.len(), max: limits.max_tags });
+        return Err(ValidationError::TooMany {
+            what: "tags",
+            count: out.len(),
+            max: limits.max_tags,
+        });
     }
     Ok(out)
 }
@@ -147,7 +176,10 @@ mod tests {
 
     #[test]
     fn tags_are_normalized() {
-        let limits = Limits { max_tags: 3, ..Limits::default() };
+        let limits = Limits {
+            max_tags: 3,
+            ..Limits::default()
+        };
         let tags = ["VIP", "billing", "vip"].map(String::from);
         assert_eq!(normalize_tags(&tags, &limits).unwrap(), ["billing", "vip"]);
         let bad = ["two words"].map(String::from);
@@ -155,14 +187,21 @@ mod tests {
         let many = ["a", "b", "c", "d"].map(String::from);
         assert_eq!(
             normalize_tags(&many, &limits).unwrap_err(),
-            ValidationError::TooMany { what: "tags", count: 4, max: 3 }
+            ValidationError::TooMany {
+                what: "tags",
+                count: 4,
+                max: 3
+            }
         );
     }
 
     #[test]
     fn names_refuse_control_and_multiline() {
         let limits = Limits::default();
-        assert_eq!(normalize_name("name", "  Billing ", &limits).unwrap(), "Billing");
+        assert_eq!(
+            normalize_name("name", "  Billing ", &limits).unwrap(),
+            "Billing"
+        );
         assert!(normalize_name("name", "a\nb", &limits).is_err());
         assert!(normalize_name("name", "a\u{0}b", &limits).is_err());
         assert!(normalize_name("name", &"x".repeat(201), &limits).is_err());

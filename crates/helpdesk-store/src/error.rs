@@ -29,7 +29,9 @@ pub enum StoreError {
         value: String,
     },
     /// An update was based on a stale version.
-    #[error("ticket {ticket} was changed by someone else: you based your change on version {expected}, it is now at version {actual}")]
+    #[error(
+        "ticket {ticket} was changed by someone else: you based your change on version {expected}, it is now at version {actual}"
+    )]
     Conflict {
         /// The ticket.
         ticket: i64,
@@ -54,7 +56,9 @@ pub enum StoreError {
         path: PathBuf,
     },
     /// The database was written by a newer version of this library.
-    #[error("the database schema is version {found}, but this library supports up to {supported}; upgrade the library")]
+    #[error(
+        "the database schema is version {found}, but this library supports up to {supported}; upgrade the library"
+    )]
     SchemaTooNew {
         /// The version in the file.
         found: i64,
@@ -103,10 +107,16 @@ pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Shorthand for a not-found error.
 pub(crate) fn not_found(entity: Entity, key: impl fmt::Display) -> StoreError {
-    StoreError::NotFound { entity, key: key.to_string() }
+    StoreError::NotFound {
+        entity,
+        key: key.to_string(),
+    }
 }
 
 /// Shorthand for a broken rule about stored state.
 pub(crate) fn rule(field: &'static str, reason: impl Into<String>) -> StoreError {
-    StoreError::Invalid(ValidationError::Malformed { field, reason: reason.into() })
+    StoreError::Invalid(ValidationError::Malformed {
+        field,
+        reason: reason.into(),
+    })
 }

@@ -57,7 +57,12 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { durability: Durability::Full, readers: 4, limits: Limits::default(), outbox_retention: 1_000_000 }
+        Self {
+            durability: Durability::Full,
+            readers: 4,
+            limits: Limits::default(),
+            outbox_retention: 1_000_000,
+        }
     }
 }
 
@@ -143,7 +148,10 @@ impl Store {
         if target.exists() {
             return Err(StoreError::Io {
                 path: target.to_owned(),
-                source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "the backup target already exists"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "the backup target already exists",
+                ),
             });
         }
         let conn = self.reader();

@@ -16,11 +16,22 @@ fn lock(path: &Path) -> Result<File> {
     let mut lock_path = path.as_os_str().to_owned();
     lock_path.push(".lock");
     let lock_path = std::path::PathBuf::from(lock_path);
-    let io = |source| StoreError::Io { path: lock_path.clone(), source };
-    let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&lock_path).map_err(io)?;
+    let io = |source| StoreError::Io {
+        path: lock_path.clone(),
+        source,
+    };
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(io)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(StoreError::InUse { path: path.to_owned() }),
+        Err(TryLockError::WouldBlock) => Err(StoreError::InUse {
+            path: path.to_owned(),
+        }),
         Err(TryLockError::Error(e)) => Err(io(e)),
     }
 }
@@ -29,7 +40,9 @@ pub(crate) fn open_file(path: &Path, options: &StoreOptions) -> Result<Store> {
     let lock = lock(path)?;
     let mut writer = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     check_ours(&writer, path)?;
     configure(&writer, options.durability)?;
@@ -69,11 +82,15 @@ pub(crate) fn open_memory(options: &StoreOptions) -> Result<Store> {
 
 /// Refuses, without writing anything, a file that is not a database or is someone else's.
 fn check_ours(conn: &Connection, path: &Path) -> Result<()> {
-    let not_ours = || StoreError::NotOurs { path: path.to_owned() };
+    let not_ours = || StoreError::NotOurs {
+        path: path.to_owned(),
+    };
     let probe = conn.query_row("PRAGMA application_id", [], |r| r.get::<_, i64>(0));
     let app_id = match probe {
         Ok(id) => id,
-        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::NotADatabase => {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
             return Err(not_ours());
         }
         Err(e) => return Err(e.into()),
@@ -81,12 +98,19 @@ fn check_ours(conn: &Connection, path: &Path) -> Result<()> {
     if app_id == APPLICATION_ID {
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew { found: version, supported: SCHEMA_VERSION });
+            return Err(StoreError::SchemaTooNew {
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
         }
         return Ok(());
     }
     let objects: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
-    if app_id == 0 && objects == 0 { Ok(()) } else { Err(not_ours()) }
+    if app_id == 0 && objects == 0 {
+        Ok(())
+    } else {
+        Err(not_ours())
+    }
 }
 
 fn configure(conn: &Connection, durability: Durability) -> Result<()> {

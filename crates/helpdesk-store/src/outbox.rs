@@ -4,9 +4,9 @@
 use helpdesk_domain::{Attribution, DepartmentId, Event, EventKind, TicketId, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::Store;
 use crate::error::{Entity, Result, StoreError, not_found};
 use crate::row::{attribution_params, from_json, read_attribution, to_json};
-use crate::Store;
 
 /// Where a new consumer starts reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +52,13 @@ pub(crate) struct NewEvent {
 }
 
 /// Appends an event inside the caller's transaction and returns its sequence number.
-pub(crate) fn append(conn: &Connection, at: Timestamp, by: &Attribution, event: &NewEvent, retention: u64) -> Result<u64> {
+pub(crate) fn append(
+    conn: &Connection,
+    at: Timestamp,
+    by: &Attribution,
+    event: &NewEvent,
+    retention: u64,
+) -> Result<u64> {
     let (bk, bi, bkey, btok, binst) = attribution_params(by);
     conn.prepare_cached(
         "INSERT INTO outbox (kind, at, by_kind, by_id, by_key, by_token, by_install, ticket_id, department_id, data)
@@ -73,14 +79,17 @@ pub(crate) fn append(conn: &Connection, at: Timestamp, by: &Attribution, event: 
     let seq = conn.last_insert_rowid();
     if seq % PRUNE_EVERY == 0 {
         let keep = i64::try_from(retention).unwrap_or(i64::MAX);
-        conn.prepare_cached("DELETE FROM outbox WHERE seq <= ?1")?.execute([seq.saturating_sub(keep)])?;
+        conn.prepare_cached("DELETE FROM outbox WHERE seq <= ?1")?
+            .execute([seq.saturating_sub(keep)])?;
     }
     Ok(u64::try_from(seq).unwrap_or(0))
 }
 
 fn check_name(name: &str) -> Result<()> {
     let ok = (1..=64).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
     if ok {
         Ok(())
     } else {
@@ -92,13 +101,21 @@ fn check_name(name: &str) -> Result<()> {
 
 fn head(conn: &Connection) -> rusqlite::Result<i64> {
     // sqlite_sequence keeps the last sequence number even when the outbox has been pruned empty.
-    conn.query_row("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)", [], |r| r.get(0))
+    conn.query_row(
+        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)",
+        [],
+        |r| r.get(0),
+    )
 }
 
 fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
     let kind: String = r.get(1)?;
     let kind = EventKind::from_name(&kind).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, format!("unknown event kind `{kind}`").into())
+        rusqlite::Error::FromSqlConversionFailure(
+            1,
+            rusqlite::types::Type::Text,
+            format!("unknown event kind `{kind}`").into(),
+        )
     })?;
     Ok(Event {
         seq: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
@@ -120,7 +137,11 @@ impl Store {
         check_name(name)?;
         self.write(|tx| {
             let existing: Option<i64> = tx
-                .query_row("SELECT cursor FROM outbox_consumers WHERE name = ?1", [name], |r| r.get(0))
+                .query_row(
+                    "SELECT cursor FROM outbox_consumers WHERE name = ?1",
+                    [name],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if let Some(cursor) = existing {
                 return Ok(u64::try_from(cursor).unwrap_or(0));
@@ -128,7 +149,8 @@ impl Store {
             let head = head(tx)?;
             let cursor = match start {
                 StartFrom::Oldest => {
-                    let oldest: Option<i64> = tx.query_row("SELECT min(seq) FROM outbox", [], |r| r.get(0))?;
+                    let oldest: Option<i64> =
+                        tx.query_row("SELECT min(seq) FROM outbox", [], |r| r.get(0))?;
                     oldest.map_or(head, |s| s - 1)
                 }
                 StartFrom::Now => head,
@@ -158,20 +180,29 @@ impl Store {
     pub fn read_events(&self, name: &str, limit: usize) -> Result<EventBatch> {
         self.read(|tx| {
             let cursor: i64 = tx
-                .query_row("SELECT cursor FROM outbox_consumers WHERE name = ?1", [name], |r| r.get(0))
+                .query_row(
+                    "SELECT cursor FROM outbox_consumers WHERE name = ?1",
+                    [name],
+                    |r| r.get(0),
+                )
                 .optional()?
                 .ok_or_else(|| not_found(Entity::Consumer, name))?;
             let limit = i64::try_from(limit.min(10_000)).unwrap_or(10_000);
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {EVENT_COLUMNS} FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2"
             ))?;
-            let events = stmt.query_map(params![cursor, limit], read_event)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let events = stmt
+                .query_map(params![cursor, limit], read_event)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             let first_available = match events.first() {
                 Some(e) => i64::try_from(e.seq).unwrap_or(i64::MAX),
                 None => head(tx)? + 1,
             };
             let missed = (first_available > cursor + 1).then(|| {
-                (u64::try_from(cursor + 1).unwrap_or(0), u64::try_from(first_available - 1).unwrap_or(0))
+                (
+                    u64::try_from(cursor + 1).unwrap_or(0),
+                    u64::try_from(first_available - 1).unwrap_or(0),
+                )
             });
             Ok(EventBatch { events, missed })
         })
@@ -223,7 +254,9 @@ impl Store {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {EVENT_COLUMNS} FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2"
             ))?;
-            Ok(stmt.query_map(params![after, limit], read_event)?.collect::<rusqlite::Result<Vec<_>>>()?)
+            Ok(stmt
+                .query_map(params![after, limit], read_event)?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 }
@@ -231,9 +264,11 @@ impl Store {
 /// Deletes events that every consumer has acknowledged. With no consumer, events stay until the
 /// retention limit drops them, so a consumer registered later can still start from the oldest.
 fn prune_acknowledged(conn: &Connection) -> Result<()> {
-    let slowest: Option<i64> = conn.query_row("SELECT min(cursor) FROM outbox_consumers", [], |r| r.get(0))?;
+    let slowest: Option<i64> =
+        conn.query_row("SELECT min(cursor) FROM outbox_consumers", [], |r| r.get(0))?;
     if let Some(slowest) = slowest {
-        conn.prepare_cached("DELETE FROM outbox WHERE seq <= ?1")?.execute([slowest])?;
+        conn.prepare_cached("DELETE FROM outbox WHERE seq <= ?1")?
+            .execute([slowest])?;
     }
     Ok(())
 }

@@ -1,18 +1,19 @@
 //! Agents, departments, organisations, requesters and custom field definitions.
 
 use helpdesk_domain::{
-    Agent, AgentId, AgentUpdate, Attribution, Change, Department, DepartmentId, EventKind, FieldDefinition,
-    FieldId, HistoryField, HistorySubject, HistoryValue, NewAgent, NewFieldDefinition, NewRequester,
-    Organization, OrganizationId, Requester, RequesterId, Timestamp, normalize_email, normalize_name,
+    Agent, AgentId, AgentUpdate, Attribution, Change, Department, DepartmentId, EventKind,
+    FieldDefinition, FieldId, HistoryField, HistorySubject, HistoryValue, NewAgent,
+    NewFieldDefinition, NewRequester, Organization, OrganizationId, Requester, RequesterId,
+    Timestamp, normalize_email, normalize_name,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 
+use crate::Store;
 use crate::error::{Entity, Result, StoreError, not_found};
 use crate::history::record;
 use crate::outbox::{NewEvent, append};
 use crate::row::{from_json, is_unique_violation, to_json};
-use crate::Store;
 
 const AGENT_COLUMNS: &str = "id, name, email, active, admin, created_at, updated_at";
 
@@ -43,13 +44,20 @@ pub(crate) fn load_agent(conn: &Connection, id: AgentId) -> Result<Agent> {
         .query_row([id.get()], read_agent)
         .optional()?
         .ok_or_else(|| not_found(Entity::Agent, id))?;
-    Ok(Agent { departments: agent_departments(conn, id)?, ..agent })
+    Ok(Agent {
+        departments: agent_departments(conn, id)?,
+        ..agent
+    })
 }
 
 pub(crate) fn load_department(conn: &Connection, id: DepartmentId) -> Result<Department> {
     conn.prepare_cached("SELECT id, name, created_at FROM departments WHERE id = ?1")?
         .query_row([id.get()], |r| {
-            Ok(Department { id: DepartmentId::new(r.get(0)?), name: r.get(1)?, created_at: Timestamp::from_millis(r.get(2)?) })
+            Ok(Department {
+                id: DepartmentId::new(r.get(0)?),
+                name: r.get(1)?,
+                created_at: Timestamp::from_millis(r.get(2)?),
+            })
         })
         .optional()?
         .ok_or_else(|| not_found(Entity::Department, id))
@@ -68,10 +76,12 @@ fn read_requester(r: &Row<'_>) -> rusqlite::Result<Requester> {
 }
 
 pub(crate) fn load_requester(conn: &Connection, id: RequesterId) -> Result<Requester> {
-    conn.prepare_cached(&format!("SELECT {REQUESTER_COLUMNS} FROM requesters WHERE id = ?1"))?
-        .query_row([id.get()], read_requester)
-        .optional()?
-        .ok_or_else(|| not_found(Entity::Requester, id))
+    conn.prepare_cached(&format!(
+        "SELECT {REQUESTER_COLUMNS} FROM requesters WHERE id = ?1"
+    ))?
+    .query_row([id.get()], read_requester)
+    .optional()?
+    .ok_or_else(|| not_found(Entity::Requester, id))
 }
 
 fn read_organization(r: &Row<'_>) -> rusqlite::Result<Organization> {
@@ -97,10 +107,18 @@ pub(crate) fn read_field(r: &Row<'_>) -> rusqlite::Result<FieldDefinition> {
 pub(crate) const FIELD_COLUMNS: &str = "id, key, label, kind, agent_only, created_at";
 
 /// Maps a UNIQUE violation to a typed duplicate error.
-fn unique<'a>(entity: Entity, field: &'static str, value: &'a str) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
+fn unique<'a>(
+    entity: Entity,
+    field: &'static str,
+    value: &'a str,
+) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
     move |e| {
         if is_unique_violation(&e) {
-            StoreError::Duplicate { entity, field, value: value.to_owned() }
+            StoreError::Duplicate {
+                entity,
+                field,
+                value: value.to_owned(),
+            }
         } else {
             e.into()
         }
@@ -108,8 +126,26 @@ fn unique<'a>(entity: Entity, field: &'static str, value: &'a str) -> impl FnOnc
 }
 
 impl Store {
-    fn event(&self, conn: &Connection, at: Timestamp, by: &Attribution, kind: EventKind, data: serde_json::Value) -> Result<u64> {
-        append(conn, at, by, &NewEvent { kind, ticket: None, department: None, data }, self.outbox_retention)
+    fn event(
+        &self,
+        conn: &Connection,
+        at: Timestamp,
+        by: &Attribution,
+        kind: EventKind,
+        data: serde_json::Value,
+    ) -> Result<u64> {
+        append(
+            conn,
+            at,
+            by,
+            &NewEvent {
+                kind,
+                ticket: None,
+                department: None,
+                data,
+            },
+            self.outbox_retention,
+        )
     }
 
     /// Creates an agent.
@@ -125,45 +161,100 @@ impl Store {
             .map_err(unique(Entity::Agent, "email", &input.email))?;
             let id = AgentId::new(tx.last_insert_rowid());
             record(tx, at, by, HistorySubject::Agent(id), &Change::Created)?;
-            self.event(tx, at, by, EventKind::AgentCreated, json!({ "agent": id, "admin": input.admin }))?;
+            self.event(
+                tx,
+                at,
+                by,
+                EventKind::AgentCreated,
+                json!({ "agent": id, "admin": input.admin }),
+            )?;
             load_agent(tx, id)
         })
     }
 
     /// Changes an agent's name, email, active or admin flag.
-    pub fn update_agent(&self, at: Timestamp, by: &Attribution, id: AgentId, update: AgentUpdate) -> Result<Agent> {
+    pub fn update_agent(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        id: AgentId,
+        update: AgentUpdate,
+    ) -> Result<Agent> {
         let update = update.normalize(&self.limits)?;
         self.write(|tx| {
             let before = load_agent(tx, id)?;
             let mut changes = Vec::new();
             if let Some(name) = update.name.filter(|n| *n != before.name) {
-                tx.execute("UPDATE agents SET name = ?2 WHERE id = ?1", params![id.get(), name])?;
-                changes.push((HistoryField::Name, HistoryValue::Text(before.name.clone()), HistoryValue::Text(name)));
+                tx.execute(
+                    "UPDATE agents SET name = ?2 WHERE id = ?1",
+                    params![id.get(), name],
+                )?;
+                changes.push((
+                    HistoryField::Name,
+                    HistoryValue::Text(before.name.clone()),
+                    HistoryValue::Text(name),
+                ));
             }
             if let Some(email) = update.email.filter(|e| *e != before.email) {
                 let norm = normalize_email(&email)?;
-                tx.execute("UPDATE agents SET email = ?2, email_norm = ?3 WHERE id = ?1", params![id.get(), email, norm])
-                    .map_err(unique(Entity::Agent, "email", &email))?;
-                changes.push((HistoryField::Email, HistoryValue::Text(before.email.clone()), HistoryValue::Text(email)));
+                tx.execute(
+                    "UPDATE agents SET email = ?2, email_norm = ?3 WHERE id = ?1",
+                    params![id.get(), email, norm],
+                )
+                .map_err(unique(Entity::Agent, "email", &email))?;
+                changes.push((
+                    HistoryField::Email,
+                    HistoryValue::Text(before.email.clone()),
+                    HistoryValue::Text(email),
+                ));
             }
             if let Some(active) = update.active.filter(|a| *a != before.active) {
-                tx.execute("UPDATE agents SET active = ?2 WHERE id = ?1", params![id.get(), active])?;
-                changes.push((HistoryField::Active, HistoryValue::Bool(before.active), HistoryValue::Bool(active)));
+                tx.execute(
+                    "UPDATE agents SET active = ?2 WHERE id = ?1",
+                    params![id.get(), active],
+                )?;
+                changes.push((
+                    HistoryField::Active,
+                    HistoryValue::Bool(before.active),
+                    HistoryValue::Bool(active),
+                ));
             }
             if let Some(admin) = update.admin.filter(|a| *a != before.admin) {
-                tx.execute("UPDATE agents SET admin = ?2 WHERE id = ?1", params![id.get(), admin])?;
-                changes.push((HistoryField::Admin, HistoryValue::Bool(before.admin), HistoryValue::Bool(admin)));
+                tx.execute(
+                    "UPDATE agents SET admin = ?2 WHERE id = ?1",
+                    params![id.get(), admin],
+                )?;
+                changes.push((
+                    HistoryField::Admin,
+                    HistoryValue::Bool(before.admin),
+                    HistoryValue::Bool(admin),
+                ));
             }
             if changes.is_empty() {
                 return Ok(before);
             }
-            tx.execute("UPDATE agents SET updated_at = ?2 WHERE id = ?1", params![id.get(), at.as_millis()])?;
+            tx.execute(
+                "UPDATE agents SET updated_at = ?2 WHERE id = ?1",
+                params![id.get(), at.as_millis()],
+            )?;
             let mut names = Vec::new();
             for (field, old, new) in changes {
                 names.push(serde_json::to_value(&field).unwrap_or_default());
-                record(tx, at, by, HistorySubject::Agent(id), &Change::Set { field, old, new })?;
+                record(
+                    tx,
+                    at,
+                    by,
+                    HistorySubject::Agent(id),
+                    &Change::Set { field, old, new },
+                )?;
             }
-            self.event(tx, at, by, EventKind::AgentUpdated, json!({ "agent": id, "changes": names }))?;
+            self.event(
+                tx,
+                at,
+                by,
+                EventKind::AgentUpdated,
+                json!({ "agent": id, "changes": names }),
+            )?;
             load_agent(tx, id)
         })
     }
@@ -178,7 +269,11 @@ impl Store {
         let norm = normalize_email(email)?;
         self.read(|tx| {
             let id: i64 = tx
-                .query_row("SELECT id FROM agents WHERE email_norm = ?1", [&norm], |r| r.get(0))
+                .query_row(
+                    "SELECT id FROM agents WHERE email_norm = ?1",
+                    [&norm],
+                    |r| r.get(0),
+                )
                 .optional()?
                 .ok_or_else(|| not_found(Entity::Agent, email))?;
             load_agent(tx, AgentId::new(id))
@@ -209,7 +304,12 @@ impl Store {
     }
 
     /// Creates a department.
-    pub fn create_department(&self, at: Timestamp, by: &Attribution, name: &str) -> Result<Department> {
+    pub fn create_department(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        name: &str,
+    ) -> Result<Department> {
         let name = normalize_name("name", name, &self.limits)?;
         self.write(|tx| {
             tx.execute(
@@ -219,7 +319,13 @@ impl Store {
             .map_err(unique(Entity::Department, "name", &name))?;
             let id = DepartmentId::new(tx.last_insert_rowid());
             record(tx, at, by, HistorySubject::Department(id), &Change::Created)?;
-            self.event(tx, at, by, EventKind::DepartmentCreated, json!({ "department": id, "name": name }))?;
+            self.event(
+                tx,
+                at,
+                by,
+                EventKind::DepartmentCreated,
+                json!({ "department": id, "name": name }),
+            )?;
             load_department(tx, id)
         })
     }
@@ -232,26 +338,50 @@ impl Store {
     /// Every department, by id.
     pub fn departments(&self) -> Result<Vec<Department>> {
         self.read(|tx| {
-            let mut stmt = tx.prepare_cached("SELECT id, name, created_at FROM departments ORDER BY id")?;
+            let mut stmt =
+                tx.prepare_cached("SELECT id, name, created_at FROM departments ORDER BY id")?;
             let rows = stmt.query_map([], |r| {
-                Ok(Department { id: DepartmentId::new(r.get(0)?), name: r.get(1)?, created_at: Timestamp::from_millis(r.get(2)?) })
+                Ok(Department {
+                    id: DepartmentId::new(r.get(0)?),
+                    name: r.get(1)?,
+                    created_at: Timestamp::from_millis(r.get(2)?),
+                })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
     /// Adds an agent to a department (no change if already a member).
-    pub fn add_member(&self, at: Timestamp, by: &Attribution, department: DepartmentId, agent: AgentId) -> Result<()> {
+    pub fn add_member(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        department: DepartmentId,
+        agent: AgentId,
+    ) -> Result<()> {
         self.set_membership(at, by, department, agent, true)
     }
 
     /// Removes an agent from a department. Tickets of that department assigned to the agent are
     /// unassigned in the same transaction, so no ticket keeps an assignee outside its department.
-    pub fn remove_member(&self, at: Timestamp, by: &Attribution, department: DepartmentId, agent: AgentId) -> Result<()> {
+    pub fn remove_member(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        department: DepartmentId,
+        agent: AgentId,
+    ) -> Result<()> {
         self.set_membership(at, by, department, agent, false)
     }
 
-    fn set_membership(&self, at: Timestamp, by: &Attribution, department: DepartmentId, agent: AgentId, member: bool) -> Result<()> {
+    fn set_membership(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        department: DepartmentId,
+        agent: AgentId,
+        member: bool,
+    ) -> Result<()> {
         self.write(|tx| {
             load_department(tx, department)?;
             load_agent(tx, agent)?;
@@ -286,7 +416,13 @@ impl Store {
     }
 
     /// Creates an organisation.
-    pub fn create_organization(&self, at: Timestamp, by: &Attribution, name: &str, shared_tickets: bool) -> Result<Organization> {
+    pub fn create_organization(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        name: &str,
+        shared_tickets: bool,
+    ) -> Result<Organization> {
         let name = normalize_name("name", name, &self.limits)?;
         self.write(|tx| {
             tx.execute(
@@ -304,24 +440,44 @@ impl Store {
     /// Every organisation, by id.
     pub fn organizations(&self) -> Result<Vec<Organization>> {
         self.read(|tx| {
-            let mut stmt = tx.prepare_cached("SELECT id, name, shared_tickets, created_at FROM organizations ORDER BY id")?;
-            Ok(stmt.query_map([], read_organization)?.collect::<rusqlite::Result<Vec<_>>>()?)
+            let mut stmt = tx.prepare_cached(
+                "SELECT id, name, shared_tickets, created_at FROM organizations ORDER BY id",
+            )?;
+            Ok(stmt
+                .query_map([], read_organization)?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
     /// Creates a requester.
-    pub fn create_requester(&self, at: Timestamp, by: &Attribution, input: NewRequester) -> Result<Requester> {
+    pub fn create_requester(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        input: NewRequester,
+    ) -> Result<Requester> {
         let input = input.normalize(&self.limits)?;
         let norm = normalize_email(&input.email)?;
         self.write(|tx| {
             if let Some(org) = input.organization {
-                let exists: Option<i64> =
-                    tx.query_row("SELECT id FROM organizations WHERE id = ?1", [org.get()], |r| r.get(0)).optional()?;
+                let exists: Option<i64> = tx
+                    .query_row(
+                        "SELECT id FROM organizations WHERE id = ?1",
+                        [org.get()],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
                 exists.ok_or_else(|| not_found(Entity::Organization, org))?;
             }
             let id = insert_requester(tx, at, &input, &norm)?;
             record(tx, at, by, HistorySubject::Requester(id), &Change::Created)?;
-            self.event(tx, at, by, EventKind::RequesterCreated, json!({ "requester": id }))?;
+            self.event(
+                tx,
+                at,
+                by,
+                EventKind::RequesterCreated,
+                json!({ "requester": id }),
+            )?;
             load_requester(tx, id)
         })
     }
@@ -335,15 +491,22 @@ impl Store {
     pub fn requester_by_email(&self, email: &str) -> Result<Requester> {
         let norm = normalize_email(email)?;
         self.read(|tx| {
-            tx.prepare_cached(&format!("SELECT {REQUESTER_COLUMNS} FROM requesters WHERE email_norm = ?1"))?
-                .query_row([&norm], read_requester)
-                .optional()?
-                .ok_or_else(|| not_found(Entity::Requester, email))
+            tx.prepare_cached(&format!(
+                "SELECT {REQUESTER_COLUMNS} FROM requesters WHERE email_norm = ?1"
+            ))?
+            .query_row([&norm], read_requester)
+            .optional()?
+            .ok_or_else(|| not_found(Entity::Requester, email))
         })
     }
 
     /// Defines a custom ticket field.
-    pub fn create_field(&self, at: Timestamp, by: &Attribution, input: NewFieldDefinition) -> Result<FieldDefinition> {
+    pub fn create_field(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        input: NewFieldDefinition,
+    ) -> Result<FieldDefinition> {
         let input = input.normalize(&self.limits)?;
         self.write(|tx| {
             tx.execute(
@@ -365,11 +528,20 @@ impl Store {
 }
 
 pub(crate) fn load_fields(conn: &Connection) -> Result<Vec<FieldDefinition>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {FIELD_COLUMNS} FROM custom_fields ORDER BY id"))?;
-    Ok(stmt.query_map([], read_field)?.collect::<rusqlite::Result<Vec<_>>>()?)
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {FIELD_COLUMNS} FROM custom_fields ORDER BY id"
+    ))?;
+    Ok(stmt
+        .query_map([], read_field)?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-pub(crate) fn insert_requester(conn: &Connection, at: Timestamp, input: &NewRequester, norm: &str) -> Result<RequesterId> {
+pub(crate) fn insert_requester(
+    conn: &Connection,
+    at: Timestamp,
+    input: &NewRequester,
+    norm: &str,
+) -> Result<RequesterId> {
     conn.prepare_cached(
         "INSERT INTO requesters (name, email, email_norm, organization_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?

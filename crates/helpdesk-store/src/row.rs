@@ -4,13 +4,21 @@ use helpdesk_domain::{Actor, AgentId, Attribution, InstallId, KeyId, RequesterId
 use rusqlite::Row;
 
 /// The five attribution columns (`by_kind, by_id, by_key, by_token, by_install`) as SQL values.
-pub(crate) fn attribution_params(by: &Attribution) -> (i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>) {
+pub(crate) fn attribution_params(
+    by: &Attribution,
+) -> (i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>) {
     let (kind, id) = match by.actor {
         Actor::System => (0, None),
         Actor::Agent(a) => (1, Some(a.get())),
         Actor::Requester(r) => (2, Some(r.get())),
     };
-    (kind, id, by.key.map(KeyId::get), by.token.map(TokenId::get), by.install.map(InstallId::get))
+    (
+        kind,
+        id,
+        by.key.map(KeyId::get),
+        by.token.map(TokenId::get),
+        by.install.map(InstallId::get),
+    )
 }
 
 /// Reads the five attribution columns starting at column `start`.
@@ -36,9 +44,13 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> rusqlite::Result<String
 }
 
 /// Deserializes a JSON column.
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(col: usize, text: &str) -> rusqlite::Result<T> {
-    serde_json::from_str(text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, Box::new(e)))
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    col: usize,
+    text: &str,
+) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 /// A stored enum code that this code does not know: the file is damaged or from the future.

@@ -4,7 +4,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use helpdesk_domain::{AgentId, DepartmentId, OrganizationId, Priority, RequesterId, Status, Ticket, Timestamp, ValidationError};
+use helpdesk_domain::{
+    AgentId, DepartmentId, OrganizationId, Priority, RequesterId, Status, Ticket, Timestamp,
+    ValidationError,
+};
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
@@ -117,14 +120,24 @@ impl fmt::Display for Cursor {
 impl FromStr for Cursor {
     type Err = ValidationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || ValidationError::Malformed { field: "cursor", reason: format!("`{s}` is not a cursor from a previous page") };
+        let bad = || ValidationError::Malformed {
+            field: "cursor",
+            reason: format!("`{s}` is not a cursor from a previous page"),
+        };
         let sort = match s.chars().next() {
             Some('u') => SortBy::UpdatedAt,
             Some('c') => SortBy::CreatedAt,
             _ => return Err(bad()),
         };
-        let (key, id) = s.get(1..).and_then(|rest| rest.split_once('.')).ok_or_else(bad)?;
-        Ok(Cursor { sort, key: key.parse().map_err(|_| bad())?, id: id.parse().map_err(|_| bad())? })
+        let (key, id) = s
+            .get(1..)
+            .and_then(|rest| rest.split_once('.'))
+            .ok_or_else(bad)?;
+        Ok(Cursor {
+            sort,
+            key: key.parse().map_err(|_| bad())?,
+            id: id.parse().map_err(|_| bad())?,
+        })
     }
 }
 
@@ -175,10 +188,18 @@ pub(crate) fn fts_query(text: &str) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
-fn in_list(sql: &mut String, params: &mut Vec<Value>, column: &str, values: impl IntoIterator<Item = i64>) {
+fn in_list(
+    sql: &mut String,
+    params: &mut Vec<Value>,
+    column: &str,
+    values: impl IntoIterator<Item = i64>,
+) {
     let start = params.len();
     params.extend(values.into_iter().map(Value::Integer));
-    let marks = (start..params.len()).map(|i| format!("?{}", i + 1)).collect::<Vec<_>>().join(",");
+    let marks = (start..params.len())
+        .map(|i| format!("?{}", i + 1))
+        .collect::<Vec<_>>()
+        .join(",");
     sql.push_str(&format!(" AND {column} IN ({marks})"));
 }
 
@@ -199,30 +220,54 @@ impl Store {
             }
             .into());
         }
-        if let Some(cursor) = &query.cursor {
-            if cursor.sort != query.sort {
-                return Err(ValidationError::Malformed { field: "cursor", reason: "it belongs to a search with another sort".into() }.into());
+        if let Some(cursor) = &query.cursor
+            && cursor.sort != query.sort
+        {
+            return Err(ValidationError::Malformed {
+                field: "cursor",
+                reason: "it belongs to a search with another sort".into(),
             }
+            .into());
         }
-        let mut sql = String::from("SELECT t.id, t.subject, t.status, t.priority, t.department_id, t.assignee_id, t.requester_id, t.organization_id, t.created_at, t.updated_at, t.version FROM tickets t WHERE 1");
+        let mut sql = String::from(
+            "SELECT t.id, t.subject, t.status, t.priority, t.department_id, t.assignee_id, t.requester_id, t.organization_id, t.created_at, t.updated_at, t.version FROM tickets t WHERE 1",
+        );
         let mut params: Vec<Value> = Vec::new();
         let public_only = match scope {
-            SearchScope::Nothing => return Ok(SearchPage { tickets: Vec::new(), next: None }),
+            SearchScope::Nothing => {
+                return Ok(SearchPage {
+                    tickets: Vec::new(),
+                    next: None,
+                });
+            }
             SearchScope::All => false,
-            SearchScope::Departments { departments, assigned_to } => {
-                in_list(&mut sql, &mut params, "t.department_id", departments.iter().map(|d| d.get()));
+            SearchScope::Departments {
+                departments,
+                assigned_to,
+            } => {
+                in_list(
+                    &mut sql,
+                    &mut params,
+                    "t.department_id",
+                    departments.iter().map(|d| d.get()),
+                );
                 if let Some(agent) = assigned_to {
                     let p = push_param(&mut params, Value::Integer(agent.get()));
                     sql.push_str(&format!(" AND t.assignee_id = {p}"));
                 }
                 false
             }
-            SearchScope::Requester { requester, organization } => {
+            SearchScope::Requester {
+                requester,
+                organization,
+            } => {
                 let p = push_param(&mut params, Value::Integer(requester.get()));
                 match organization {
                     Some(org) => {
                         let o = push_param(&mut params, Value::Integer(org.get()));
-                        sql.push_str(&format!(" AND (t.requester_id = {p} OR t.organization_id = {o})"));
+                        sql.push_str(&format!(
+                            " AND (t.requester_id = {p} OR t.organization_id = {o})"
+                        ));
                     }
                     None => sql.push_str(&format!(" AND t.requester_id = {p}")),
                 }
@@ -232,7 +277,12 @@ impl Store {
         if let Some(text) = &query.text {
             let chars = text.chars().count();
             if chars > limits.max_query_chars {
-                return Err(ValidationError::TooLong { field: "text", len: chars, max: limits.max_query_chars }.into());
+                return Err(ValidationError::TooLong {
+                    field: "text",
+                    len: chars,
+                    max: limits.max_query_chars,
+                }
+                .into());
             }
             if let Some(fts) = fts_query(text) {
                 let p = push_param(&mut params, Value::Text(fts));
@@ -241,13 +291,28 @@ impl Store {
             }
         }
         if !query.statuses.is_empty() {
-            in_list(&mut sql, &mut params, "t.status", query.statuses.iter().map(|s| s.code()));
+            in_list(
+                &mut sql,
+                &mut params,
+                "t.status",
+                query.statuses.iter().map(|s| s.code()),
+            );
         }
         if !query.priorities.is_empty() {
-            in_list(&mut sql, &mut params, "t.priority", query.priorities.iter().map(|p| p.code()));
+            in_list(
+                &mut sql,
+                &mut params,
+                "t.priority",
+                query.priorities.iter().map(|p| p.code()),
+            );
         }
         if !query.departments.is_empty() {
-            in_list(&mut sql, &mut params, "t.department_id", query.departments.iter().map(|d| d.get()));
+            in_list(
+                &mut sql,
+                &mut params,
+                "t.department_id",
+                query.departments.iter().map(|d| d.get()),
+            );
         }
         match query.assignee {
             Some(None) => sql.push_str(" AND t.assignee_id IS NULL"),
@@ -264,7 +329,9 @@ impl Store {
         for tag in &query.tags {
             let tag = helpdesk_domain::validate_tag(tag, limits)?;
             let p = push_param(&mut params, Value::Text(tag));
-            sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = {p})"));
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = {p})"
+            ));
         }
         for (column, bound, op) in [
             ("t.created_at", query.created_from, ">="),
@@ -290,8 +357,13 @@ impl Store {
             let i = push_param(&mut params, Value::Integer(cursor.id));
             sql.push_str(&format!(" AND ({key_column}, t.id) {cmp} ({k}, {i})"));
         }
-        let l = push_param(&mut params, Value::Integer(i64::try_from(limit + 1).unwrap_or(i64::MAX)));
-        sql.push_str(&format!(" ORDER BY {key_column} {dir}, t.id {dir} LIMIT {l}"));
+        let l = push_param(
+            &mut params,
+            Value::Integer(i64::try_from(limit + 1).unwrap_or(i64::MAX)),
+        );
+        sql.push_str(&format!(
+            " ORDER BY {key_column} {dir}, t.id {dir} LIMIT {l}"
+        ));
 
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&sql)?;
@@ -309,7 +381,11 @@ impl Store {
                         SortBy::UpdatedAt => last.updated_at.as_millis(),
                         SortBy::CreatedAt => last.created_at.as_millis(),
                     };
-                    Some(Cursor { sort: query.sort, key, id: last.id.get() })
+                    Some(Cursor {
+                        sort: query.sort,
+                        key,
+                        id: last.id.get(),
+                    })
                 }
                 _ => None,
             };
@@ -324,18 +400,27 @@ mod tests {
 
     #[test]
     fn free_text_becomes_safe_fts() {
-        let check = |input: &str, expected: Option<&str>| assert_eq!(fts_query(input).as_deref(), expected, "{input}");
+        let check = |input: &str, expected: Option<&str>| {
+            assert_eq!(fts_query(input).as_deref(), expected, "{input}")
+        };
         check("printer", Some("\"printer\""));
         check("printer fire", Some("\"printer\" \"fire\""));
         check("print*", Some("\"print\"*"));
-        check("\"quoted\" OR NEAR(", Some("\"\"\"quoted\"\"\" \"OR\" \"NEAR(\""));
+        check(
+            "\"quoted\" OR NEAR(",
+            Some("\"\"\"quoted\"\"\" \"OR\" \"NEAR(\""),
+        );
         check("  ", None);
         check("!!! *", None);
     }
 
     #[test]
     fn cursors_round_trip_and_refuse_garbage() {
-        let c = Cursor { sort: SortBy::CreatedAt, key: -5, id: 42 };
+        let c = Cursor {
+            sort: SortBy::CreatedAt,
+            key: -5,
+            id: 42,
+        };
         assert_eq!(c.to_string().parse::<Cursor>().unwrap(), c);
         for bad in ["", "x1.2", "u1", "u.2", "ua.b", "u1.2.3"] {
             assert!(bad.parse::<Cursor>().is_err(), "{bad}");

@@ -3,20 +3,21 @@
 use std::collections::BTreeMap;
 
 use helpdesk_domain::{
-    Actor, AgentId, Attribution, Author, Change, DepartmentId, EventKind, FieldDefinition, FieldValue,
-    HistoryField, HistorySubject, HistoryValue, Message, MessageId, MessageKind, NewMessage, NewTicket,
-    OrganizationId, Priority, RequesterId, Status, Ticket, TicketId, TicketUpdate, Timestamp, ValidationError,
+    Actor, AgentId, Attribution, Author, Change, DepartmentId, EventKind, FieldDefinition,
+    FieldValue, HistoryField, HistorySubject, HistoryValue, Message, MessageId, MessageKind,
+    NewMessage, NewTicket, OrganizationId, Priority, RequesterId, Status, Ticket, TicketId,
+    TicketUpdate, Timestamp, ValidationError,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::Store;
 use crate::error::{Entity, Result, StoreError, not_found, rule};
 use crate::history::record;
 use crate::outbox::{NewEvent, append};
 use crate::people::{load_agent, load_department, load_fields, load_requester};
 use crate::row::{attribution_params, bad_code, from_json, read_attribution, to_json};
-use crate::Store;
 
 /// One ticket of a bulk import, with its conversation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -57,8 +58,11 @@ pub(crate) fn read_ticket_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
 
 /// Fills in tags and custom field values of a ticket read from its row.
 pub(crate) fn complete_ticket(conn: &Connection, ticket: &mut Ticket) -> Result<()> {
-    let mut stmt = conn.prepare_cached("SELECT tag FROM ticket_tags WHERE ticket_id = ?1 ORDER BY tag")?;
-    ticket.tags = stmt.query_map([ticket.id.get()], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+    let mut stmt =
+        conn.prepare_cached("SELECT tag FROM ticket_tags WHERE ticket_id = ?1 ORDER BY tag")?;
+    ticket.tags = stmt
+        .query_map([ticket.id.get()], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
     let mut stmt = conn.prepare_cached(
         "SELECT f.key, v.value FROM ticket_field_values v JOIN custom_fields f ON f.id = v.field_id
          WHERE v.ticket_id = ?1",
@@ -74,7 +78,9 @@ pub(crate) fn complete_ticket(conn: &Connection, ticket: &mut Ticket) -> Result<
 
 pub(crate) fn load_ticket(conn: &Connection, id: TicketId) -> Result<Ticket> {
     let mut ticket = conn
-        .prepare_cached(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?1"
+        ))?
         .query_row([id.get()], read_ticket_row)
         .optional()?
         .ok_or_else(|| not_found(Entity::Ticket, id))?;
@@ -86,18 +92,32 @@ pub(crate) fn load_ticket(conn: &Connection, id: TicketId) -> Result<Ticket> {
 fn check_assignable(conn: &Connection, agent: AgentId, department: DepartmentId) -> Result<()> {
     let agent = load_agent(conn, agent)?;
     if !agent.active {
-        return Err(rule("assignee", format!("agent `{}` is disabled", agent.name)));
+        return Err(rule(
+            "assignee",
+            format!("agent `{}` is disabled", agent.name),
+        ));
     }
     if !agent.departments.contains(&department) {
         let dept = load_department(conn, department)?;
-        return Err(rule("assignee", format!("agent `{}` is not a member of department `{}`", agent.name, dept.name)));
+        return Err(rule(
+            "assignee",
+            format!(
+                "agent `{}` is not a member of department `{}`",
+                agent.name, dept.name
+            ),
+        ));
     }
     Ok(())
 }
 
 /// The author of a message: the one named, or else the acting person. The system handle must
 /// name the author of a note; its replies default to the ticket's requester.
-fn resolve_author(by: &Attribution, explicit: Option<Author>, kind: MessageKind, requester: RequesterId) -> Result<Author> {
+fn resolve_author(
+    by: &Attribution,
+    explicit: Option<Author>,
+    kind: MessageKind,
+    requester: RequesterId,
+) -> Result<Author> {
     if let Some(author) = explicit {
         return Ok(author);
     }
@@ -105,7 +125,9 @@ fn resolve_author(by: &Attribution, explicit: Option<Author>, kind: MessageKind,
         (Actor::Agent(a), _) => Ok(Author::Agent(a)),
         (Actor::Requester(r), _) => Ok(Author::Requester(r)),
         (Actor::System, MessageKind::Reply) => Ok(Author::Requester(requester)),
-        (Actor::System, MessageKind::Note) => Err(rule("author", "a note needs an agent as its author")),
+        (Actor::System, MessageKind::Note) => {
+            Err(rule("author", "a note needs an agent as its author"))
+        }
     }
 }
 
@@ -114,7 +136,10 @@ fn check_author(conn: &Connection, author: Author, kind: MessageKind) -> Result<
         Author::Agent(a) => {
             let agent = load_agent(conn, a)?;
             if !agent.active {
-                return Err(rule("author", format!("agent `{}` is disabled", agent.name)));
+                return Err(rule(
+                    "author",
+                    format!("agent `{}` is disabled", agent.name),
+                ));
             }
         }
         Author::Requester(r) => {
@@ -134,7 +159,10 @@ fn check_fields<'d>(
 ) -> Result<Vec<(&'d FieldDefinition, FieldValue)>> {
     let mut out = Vec::with_capacity(values.len());
     for (key, value) in values {
-        let def = defs.iter().find(|d| d.key == key).ok_or(ValidationError::UnknownField { key })?;
+        let def = defs
+            .iter()
+            .find(|d| d.key == key)
+            .ok_or(ValidationError::UnknownField { key })?;
         out.push((def, def.check(value, limits)?));
     }
     Ok(out)
@@ -150,12 +178,22 @@ impl Store {
         ticket: &Ticket,
         data: serde_json::Value,
     ) -> Result<u64> {
-        let event = NewEvent { kind, ticket: Some(ticket.id), department: Some(ticket.department), data };
+        let event = NewEvent {
+            kind,
+            ticket: Some(ticket.id),
+            department: Some(ticket.department),
+            data,
+        };
         append(conn, at, by, &event, self.outbox_retention)
     }
 
     /// Creates a ticket (with its first message, if given), its history and its events.
-    pub fn create_ticket(&self, at: Timestamp, by: &Attribution, input: NewTicket) -> Result<Ticket> {
+    pub fn create_ticket(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        input: NewTicket,
+    ) -> Result<Ticket> {
         let input = input.normalize(&self.limits)?;
         self.write(|tx| {
             let defs = load_fields(tx)?;
@@ -164,7 +202,10 @@ impl Store {
     }
 
     /// Inserts one validated ticket and its messages inside the caller's transaction.
-    #[expect(clippy::too_many_arguments, reason = "shared by create and import, all needed")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "shared by create and import, all needed"
+    )]
     fn insert_ticket(
         &self,
         tx: &Connection,
@@ -182,7 +223,11 @@ impl Store {
             check_assignable(tx, assignee, input.department)?;
         }
         let fields = check_fields(defs, std::mem::take(&mut input.fields), &self.limits)?;
-        let status = input.status.unwrap_or(if input.assignee.is_some() { Status::Open } else { Status::New });
+        let status = input.status.unwrap_or(if input.assignee.is_some() {
+            Status::Open
+        } else {
+            Status::New
+        });
         let priority = input.priority.unwrap_or(Priority::Normal);
         tx.prepare_cached(
             "INSERT INTO tickets (subject, status, priority, department_id, assignee_id, requester_id,
@@ -200,17 +245,21 @@ impl Store {
             created_at.as_millis(),
         ])?;
         let id = TicketId::new(tx.last_insert_rowid());
-        let mut tag_stmt = tx.prepare_cached("INSERT INTO ticket_tags (ticket_id, tag) VALUES (?1, ?2)")?;
+        let mut tag_stmt =
+            tx.prepare_cached("INSERT INTO ticket_tags (ticket_id, tag) VALUES (?1, ?2)")?;
         for tag in &input.tags {
             tag_stmt.execute(params![id.get(), tag])?;
         }
-        let mut field_stmt =
-            tx.prepare_cached("INSERT INTO ticket_field_values (ticket_id, field_id, value) VALUES (?1, ?2, ?3)")?;
+        let mut field_stmt = tx.prepare_cached(
+            "INSERT INTO ticket_field_values (ticket_id, field_id, value) VALUES (?1, ?2, ?3)",
+        )?;
         for (def, value) in &fields {
             field_stmt.execute(params![id.get(), def.id.get(), to_json(value)?])?;
         }
-        tx.prepare_cached("INSERT INTO search_index (rowid, body, ticket_id, public) VALUES (?1, ?2, ?3, 1)")?
-            .execute(params![-id.get(), input.subject, id.get()])?;
+        tx.prepare_cached(
+            "INSERT INTO search_index (rowid, body, ticket_id, public) VALUES (?1, ?2, ?3, 1)",
+        )?
+        .execute(params![-id.get(), input.subject, id.get()])?;
         let ticket = Ticket {
             id,
             subject: input.subject,
@@ -221,12 +270,19 @@ impl Store {
             requester: input.requester,
             organization: requester.organization,
             tags: input.tags,
-            fields: fields.into_iter().map(|(d, v)| (d.key.clone(), v)).collect(),
+            fields: fields
+                .into_iter()
+                .map(|(d, v)| (d.key.clone(), v))
+                .collect(),
             created_at,
             updated_at: created_at,
             version: 1,
         };
-        let change = if imported { Change::Imported } else { Change::Created };
+        let change = if imported {
+            Change::Imported
+        } else {
+            Change::Created
+        };
         record(tx, at, by, HistorySubject::Ticket(id), &change)?;
         self.ticket_event(
             tx,
@@ -247,7 +303,14 @@ impl Store {
         Ok(ticket)
     }
 
-    fn insert_message(&self, tx: &Connection, at: Timestamp, by: &Attribution, ticket: &Ticket, input: NewMessage) -> Result<Message> {
+    fn insert_message(
+        &self,
+        tx: &Connection,
+        at: Timestamp,
+        by: &Attribution,
+        ticket: &Ticket,
+        input: NewMessage,
+    ) -> Result<Message> {
         let author = resolve_author(by, input.author, input.kind, ticket.requester)?;
         check_author(tx, author, input.kind)?;
         let (agent, requester) = match author {
@@ -260,11 +323,39 @@ impl Store {
                                    by_kind, by_id, by_key, by_token, by_install, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?
-        .execute(params![ticket.id.get(), input.kind.code(), input.body, agent, requester, bk, bi, bkey, btok, binst, at.as_millis()])?;
+        .execute(params![
+            ticket.id.get(),
+            input.kind.code(),
+            input.body,
+            agent,
+            requester,
+            bk,
+            bi,
+            bkey,
+            btok,
+            binst,
+            at.as_millis()
+        ])?;
         let id = MessageId::new(tx.last_insert_rowid());
-        tx.prepare_cached("INSERT INTO search_index (rowid, body, ticket_id, public) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![id.get(), input.body, ticket.id.get(), input.kind == MessageKind::Reply])?;
-        record(tx, at, by, HistorySubject::Ticket(ticket.id), &Change::MessageAdded { message: id, kind: input.kind })?;
+        tx.prepare_cached(
+            "INSERT INTO search_index (rowid, body, ticket_id, public) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            id.get(),
+            input.body,
+            ticket.id.get(),
+            input.kind == MessageKind::Reply
+        ])?;
+        record(
+            tx,
+            at,
+            by,
+            HistorySubject::Ticket(ticket.id),
+            &Change::MessageAdded {
+                message: id,
+                kind: input.kind,
+            },
+        )?;
         self.ticket_event(
             tx,
             at,
@@ -273,7 +364,15 @@ impl Store {
             ticket,
             json!({ "ticket": ticket.id, "message": id, "kind": input.kind, "author": author }),
         )?;
-        Ok(Message { id, ticket: ticket.id, kind: input.kind, body: input.body, author, posted_by: *by, created_at: at })
+        Ok(Message {
+            id,
+            ticket: ticket.id,
+            kind: input.kind,
+            body: input.body,
+            author,
+            posted_by: *by,
+            created_at: at,
+        })
     }
 
     /// One ticket with its tags and custom fields.
@@ -296,47 +395,81 @@ impl Store {
         self.write(|tx| {
             let before = load_ticket(tx, id)?;
             if before.version != expected_version {
-                return Err(StoreError::Conflict { ticket: id.get(), expected: expected_version, actual: before.version });
+                return Err(StoreError::Conflict {
+                    ticket: id.get(),
+                    expected: expected_version,
+                    actual: before.version,
+                });
             }
             self.apply_update(tx, at, by, before, update)
         })
     }
 
-    fn apply_update(&self, tx: &Connection, at: Timestamp, by: &Attribution, before: Ticket, update: TicketUpdate) -> Result<Ticket> {
+    fn apply_update(
+        &self,
+        tx: &Connection,
+        at: Timestamp,
+        by: &Attribution,
+        before: Ticket,
+        update: TicketUpdate,
+    ) -> Result<Ticket> {
         let id = before.id;
         if before.status == Status::Closed && !update.is_empty() {
-            return Err(rule("status", "the ticket is closed and can no longer change"));
+            return Err(rule(
+                "status",
+                "the ticket is closed and can no longer change",
+            ));
         }
         let mut after = before.clone();
         let mut changes: Vec<Change> = Vec::new();
         if let Some(subject) = update.subject.filter(|s| *s != before.subject) {
-            changes.push(Change::Set { field: HistoryField::Subject, old: HistoryValue::Text(before.subject.clone()), new: HistoryValue::Text(subject.clone()) });
+            changes.push(Change::Set {
+                field: HistoryField::Subject,
+                old: HistoryValue::Text(before.subject.clone()),
+                new: HistoryValue::Text(subject.clone()),
+            });
             after.subject = subject;
         }
         if let Some(status) = update.status.filter(|s| *s != before.status) {
             before.status.check_transition(status)?;
-            changes.push(Change::Set { field: HistoryField::Status, old: HistoryValue::Status(before.status), new: HistoryValue::Status(status) });
+            changes.push(Change::Set {
+                field: HistoryField::Status,
+                old: HistoryValue::Status(before.status),
+                new: HistoryValue::Status(status),
+            });
             after.status = status;
         }
         if let Some(priority) = update.priority.filter(|p| *p != before.priority) {
-            changes.push(Change::Set { field: HistoryField::Priority, old: HistoryValue::Priority(before.priority), new: HistoryValue::Priority(priority) });
+            changes.push(Change::Set {
+                field: HistoryField::Priority,
+                old: HistoryValue::Priority(before.priority),
+                new: HistoryValue::Priority(priority),
+            });
             after.priority = priority;
         }
         if let Some(department) = update.department.filter(|d| *d != before.department) {
             load_department(tx, department)?;
-            changes.push(Change::Set { field: HistoryField::Department, old: HistoryValue::Department(before.department), new: HistoryValue::Department(department) });
+            changes.push(Change::Set {
+                field: HistoryField::Department,
+                old: HistoryValue::Department(before.department),
+                new: HistoryValue::Department(department),
+            });
             after.department = department;
         }
         if let Some(assignee) = update.assignee.filter(|a| *a != before.assignee) {
             let value = |a: Option<AgentId>| a.map_or(HistoryValue::None, HistoryValue::Agent);
-            changes.push(Change::Set { field: HistoryField::Assignee, old: value(before.assignee), new: value(assignee) });
+            changes.push(Change::Set {
+                field: HistoryField::Assignee,
+                old: value(before.assignee),
+                new: value(assignee),
+            });
             after.assignee = assignee;
         }
         // Whoever is assigned after the change must be an active member of the department after it.
-        if let Some(assignee) = after.assignee {
-            if after.assignee != before.assignee || after.department != before.department {
-                check_assignable(tx, assignee, after.department)?;
-            }
+        if let Some(assignee) = after.assignee
+            && (after.assignee != before.assignee || after.department != before.department)
+        {
+            check_assignable(tx, assignee, after.department)?;
         }
         for tag in &update.add_tags {
             if !after.tags.contains(tag) {
@@ -352,19 +485,36 @@ impl Store {
         }
         after.tags.sort();
         if after.tags.len() > self.limits.max_tags {
-            return Err(ValidationError::TooMany { what: "tags", count: after.tags.len(), max: self.limits.max_tags }.into());
+            return Err(ValidationError::TooMany {
+                what: "tags",
+                count: after.tags.len(),
+                max: self.limits.max_tags,
+            }
+            .into());
         }
-        let defs = if update.fields.is_empty() { Vec::new() } else { load_fields(tx)? };
+        let defs = if update.fields.is_empty() {
+            Vec::new()
+        } else {
+            load_fields(tx)?
+        };
         let mut field_writes = Vec::new();
         for (key, value) in update.fields {
-            let def = defs.iter().find(|d| d.key == key).ok_or_else(|| ValidationError::UnknownField { key: key.clone() })?;
+            let def = defs
+                .iter()
+                .find(|d| d.key == key)
+                .ok_or_else(|| ValidationError::UnknownField { key: key.clone() })?;
             let value = value.map(|v| def.check(v, &self.limits)).transpose()?;
             let old = after.fields.get(&key).cloned();
             if old == value {
                 continue;
             }
-            let as_history = |v: Option<FieldValue>| v.map_or(HistoryValue::None, HistoryValue::Field);
-            changes.push(Change::Set { field: HistoryField::Custom(key.clone()), old: as_history(old), new: as_history(value.clone()) });
+            let as_history =
+                |v: Option<FieldValue>| v.map_or(HistoryValue::None, HistoryValue::Field);
+            changes.push(Change::Set {
+                field: HistoryField::Custom(key.clone()),
+                old: as_history(old),
+                new: as_history(value.clone()),
+            });
             match &value {
                 Some(v) => after.fields.insert(key.clone(), v.clone()),
                 None => after.fields.remove(&key),
@@ -391,15 +541,18 @@ impl Store {
             i64::try_from(after.version).unwrap_or(i64::MAX),
         ])?;
         if after.subject != before.subject {
-            tx.prepare_cached("UPDATE search_index SET body = ?2 WHERE rowid = ?1")?.execute(params![-id.get(), after.subject])?;
+            tx.prepare_cached("UPDATE search_index SET body = ?2 WHERE rowid = ?1")?
+                .execute(params![-id.get(), after.subject])?;
         }
         for change in &changes {
             match change {
                 Change::TagAdded { tag } => {
-                    tx.prepare_cached("INSERT INTO ticket_tags (ticket_id, tag) VALUES (?1, ?2)")?.execute(params![id.get(), tag])?;
+                    tx.prepare_cached("INSERT INTO ticket_tags (ticket_id, tag) VALUES (?1, ?2)")?
+                        .execute(params![id.get(), tag])?;
                 }
                 Change::TagRemoved { tag } => {
-                    tx.prepare_cached("DELETE FROM ticket_tags WHERE ticket_id = ?1 AND tag = ?2")?.execute(params![id.get(), tag])?;
+                    tx.prepare_cached("DELETE FROM ticket_tags WHERE ticket_id = ?1 AND tag = ?2")?
+                        .execute(params![id.get(), tag])?;
                 }
                 _ => {}
             }
@@ -419,43 +572,88 @@ impl Store {
     }
 
     /// Writes the history entries and events of a ticket change.
-    fn record_ticket_changes(&self, tx: &Connection, at: Timestamp, by: &Attribution, before: &Ticket, after: &Ticket, changes: &[Change]) -> Result<()> {
+    fn record_ticket_changes(
+        &self,
+        tx: &Connection,
+        at: Timestamp,
+        by: &Attribution,
+        before: &Ticket,
+        after: &Ticket,
+        changes: &[Change],
+    ) -> Result<()> {
         for change in changes {
             record(tx, at, by, HistorySubject::Ticket(after.id), change)?;
         }
-        self.ticket_event(tx, at, by, EventKind::TicketUpdated, after, json!({ "ticket": after.id, "version": after.version, "changes": changes }))?;
+        self.ticket_event(
+            tx,
+            at,
+            by,
+            EventKind::TicketUpdated,
+            after,
+            json!({ "ticket": after.id, "version": after.version, "changes": changes }),
+        )?;
         if before.status != after.status {
-            self.ticket_event(tx, at, by, EventKind::TicketStatusChanged, after, json!({ "ticket": after.id, "from": before.status, "to": after.status }))?;
+            self.ticket_event(
+                tx,
+                at,
+                by,
+                EventKind::TicketStatusChanged,
+                after,
+                json!({ "ticket": after.id, "from": before.status, "to": after.status }),
+            )?;
         }
         if before.assignee != after.assignee {
-            self.ticket_event(tx, at, by, EventKind::TicketAssigned, after, json!({ "ticket": after.id, "from": before.assignee, "to": after.assignee }))?;
+            self.ticket_event(
+                tx,
+                at,
+                by,
+                EventKind::TicketAssigned,
+                after,
+                json!({ "ticket": after.id, "from": before.assignee, "to": after.assignee }),
+            )?;
         }
         Ok(())
     }
 
     /// Posts a message on a ticket. A requester's reply reopens a pending or resolved ticket, and
     /// an agent's public reply opens a new one; both status changes are recorded like any other.
-    pub fn add_message(&self, at: Timestamp, by: &Attribution, ticket: TicketId, input: NewMessage) -> Result<Message> {
+    pub fn add_message(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        ticket: TicketId,
+        input: NewMessage,
+    ) -> Result<Message> {
         let input = input.normalize(&self.limits)?;
         self.write(|tx| {
             let before = load_ticket(tx, ticket)?;
             if before.status == Status::Closed {
-                return Err(rule("status", "the ticket is closed; open a follow-up ticket"));
+                return Err(rule(
+                    "status",
+                    "the ticket is closed; open a follow-up ticket",
+                ));
             }
             let message = self.insert_message(tx, at, by, &before, input)?;
             let status = match (message.kind, message.author, before.status) {
-                (MessageKind::Reply, Author::Requester(_), Status::Pending | Status::Resolved) => Some(Status::Open),
+                (MessageKind::Reply, Author::Requester(_), Status::Pending | Status::Resolved) => {
+                    Some(Status::Open)
+                }
                 (MessageKind::Reply, Author::Agent(_), Status::New) => Some(Status::Open),
                 _ => None,
             };
             match status {
                 Some(status) => {
-                    let update = TicketUpdate { status: Some(status), ..TicketUpdate::default() };
+                    let update = TicketUpdate {
+                        status: Some(status),
+                        ..TicketUpdate::default()
+                    };
                     let after = self.apply_update(tx, at, by, before, update)?;
-                    tx.prepare_cached("UPDATE tickets SET updated_at = ?2 WHERE id = ?1")?.execute(params![after.id.get(), at.as_millis()])?;
+                    tx.prepare_cached("UPDATE tickets SET updated_at = ?2 WHERE id = ?1")?
+                        .execute(params![after.id.get(), at.as_millis()])?;
                 }
                 None => {
-                    tx.prepare_cached("UPDATE tickets SET updated_at = ?2 WHERE id = ?1")?.execute(params![ticket.get(), at.as_millis()])?;
+                    tx.prepare_cached("UPDATE tickets SET updated_at = ?2 WHERE id = ?1")?
+                        .execute(params![ticket.get(), at.as_millis()])?;
                 }
             }
             Ok(message)
@@ -497,10 +695,19 @@ impl Store {
     pub fn delete_ticket(&self, at: Timestamp, by: &Attribution, id: TicketId) -> Result<()> {
         self.write(|tx| {
             let ticket = load_ticket(tx, id)?;
-            tx.prepare_cached("DELETE FROM search_index WHERE ticket_id = ?1")?.execute([id.get()])?;
-            tx.prepare_cached("DELETE FROM tickets WHERE id = ?1")?.execute([id.get()])?;
+            tx.prepare_cached("DELETE FROM search_index WHERE ticket_id = ?1")?
+                .execute([id.get()])?;
+            tx.prepare_cached("DELETE FROM tickets WHERE id = ?1")?
+                .execute([id.get()])?;
             record(tx, at, by, HistorySubject::Ticket(id), &Change::Deleted)?;
-            self.ticket_event(tx, at, by, EventKind::TicketDeleted, &ticket, json!({ "ticket": id }))?;
+            self.ticket_event(
+                tx,
+                at,
+                by,
+                EventKind::TicketDeleted,
+                &ticket,
+                json!({ "ticket": id }),
+            )?;
             Ok(())
         })
     }
@@ -508,14 +715,27 @@ impl Store {
     /// Imports many tickets with their messages in one transaction: all or nothing, with the same
     /// validation as [`Store::create_ticket`]. Each ticket gets an `imported` history entry and a
     /// `ticket.created` event marked as imported.
-    pub fn import_tickets(&self, at: Timestamp, by: &Attribution, tickets: Vec<ImportTicket>) -> Result<Vec<TicketId>> {
+    pub fn import_tickets(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        tickets: Vec<ImportTicket>,
+    ) -> Result<Vec<TicketId>> {
         let max = self.limits.max_import_batch;
         if tickets.len() > max {
-            return Err(ValidationError::TooMany { what: "tickets in one import", count: tickets.len(), max }.into());
+            return Err(ValidationError::TooMany {
+                what: "tickets in one import",
+                count: tickets.len(),
+                max,
+            }
+            .into());
         }
         let mut normalized = Vec::with_capacity(tickets.len());
         for (i, t) in tickets.into_iter().enumerate() {
-            let ticket = t.ticket.normalize(&self.limits).map_err(|e| imported(i, e))?;
+            let ticket = t
+                .ticket
+                .normalize(&self.limits)
+                .map_err(|e| imported(i, e))?;
             normalized.push((ticket, t.messages, t.created_at));
         }
         self.write(|tx| {
@@ -538,7 +758,10 @@ impl Store {
 
 /// Names the position of a bad ticket in an import.
 fn imported(index: usize, e: ValidationError) -> StoreError {
-    StoreError::Invalid(ValidationError::Malformed { field: "import", reason: format!("ticket #{index}: {e}") })
+    StoreError::Invalid(ValidationError::Malformed {
+        field: "import",
+        reason: format!("ticket #{index}: {e}"),
+    })
 }
 
 /// Unassigns the tickets of `department` assigned to `agent`, who has just left it.
@@ -552,14 +775,19 @@ pub(crate) fn unassign_outside_department(
 ) -> Result<()> {
     let ids = tx
         .prepare_cached("SELECT id FROM tickets WHERE department_id = ?1 AND assignee_id = ?2")?
-        .query_map(params![department.get(), agent.get()], |r| Ok(TicketId::new(r.get(0)?)))?
+        .query_map(params![department.get(), agent.get()], |r| {
+            Ok(TicketId::new(r.get(0)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     for id in ids {
         let before = load_ticket(tx, id)?;
         if before.status == Status::Closed {
             continue;
         }
-        let update = TicketUpdate { assignee: Some(None), ..TicketUpdate::default() };
+        let update = TicketUpdate {
+            assignee: Some(None),
+            ..TicketUpdate::default()
+        };
         store.apply_update(tx, at, by, before, update)?;
     }
     Ok(())

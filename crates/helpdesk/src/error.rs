@@ -30,7 +30,9 @@ pub enum Error {
         value: String,
     },
     /// The ticket changed since the version the update was based on; reload and retry.
-    #[error("ticket {ticket} was changed by someone else: you based your change on version {expected}, it is now at version {actual}")]
+    #[error(
+        "ticket {ticket} was changed by someone else: you based your change on version {expected}, it is now at version {actual}"
+    )]
     Conflict {
         /// The ticket.
         ticket: TicketId,
@@ -58,7 +60,9 @@ pub enum Error {
         path: PathBuf,
     },
     /// The database was written by a newer version of this library.
-    #[error("the database schema is version {found}, but this library supports up to {supported}; upgrade the library")]
+    #[error(
+        "the database schema is version {found}, but this library supports up to {supported}; upgrade the library"
+    )]
     SchemaTooNew {
         /// The version in the file.
         found: i64,
@@ -84,7 +88,9 @@ pub struct Denied {
 
 impl Denied {
     pub(crate) fn new(reason: impl Into<String>) -> Self {
-        Self { reason: reason.into() }
+        Self {
+            reason: reason.into(),
+        }
     }
 
     /// The reason, for a person.
@@ -119,14 +125,30 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound { entity, key } => Error::NotFound { entity, key },
-            StoreError::Duplicate { entity, field, value } => Error::Duplicate { entity, field, value },
-            StoreError::Conflict { ticket, expected, actual } => {
-                Error::Conflict { ticket: TicketId::new(ticket), expected, actual }
-            }
+            StoreError::Duplicate {
+                entity,
+                field,
+                value,
+            } => Error::Duplicate {
+                entity,
+                field,
+                value,
+            },
+            StoreError::Conflict {
+                ticket,
+                expected,
+                actual,
+            } => Error::Conflict {
+                ticket: TicketId::new(ticket),
+                expected,
+                actual,
+            },
             StoreError::Invalid(v) => Error::Invalid(v),
             StoreError::InUse { path } => Error::InUse { path },
             StoreError::NotOurs { path } => Error::NotOurs { path },
-            StoreError::SchemaTooNew { found, supported } => Error::SchemaTooNew { found, supported },
+            StoreError::SchemaTooNew { found, supported } => {
+                Error::SchemaTooNew { found, supported }
+            }
             StoreError::Outbox(m) => Error::Outbox(m),
             other => Error::Storage(StorageError(other)),
         }

@@ -6,9 +6,9 @@
 
 use helpdesk_domain::{Actor, RequesterId, Ticket};
 
+use crate::Helpdesk;
 use crate::error::{Denied, Error, Result};
 use crate::principal::Principal;
-use crate::Helpdesk;
 
 /// What an operation needs.
 #[derive(Clone, Copy, Debug)]
@@ -36,18 +36,29 @@ impl Helpdesk {
                     return deny(format!("agent `{}` is disabled", agent.name));
                 }
                 match need {
-                    Need::Admin if !agent.admin => deny(format!("agent `{}` is not an administrator", agent.name)),
+                    Need::Admin if !agent.admin => {
+                        deny(format!("agent `{}` is not an administrator", agent.name))
+                    }
                     _ => Ok(()),
                 }
             }
             Actor::Requester(id) => match need {
-                Need::ReadTicket(t) | Need::ChangeTicket { ticket: t, internal: false } if t.requester == id => Ok(()),
+                Need::ReadTicket(t)
+                | Need::ChangeTicket {
+                    ticket: t,
+                    internal: false,
+                } if t.requester == id => Ok(()),
                 Need::CreateTicket { requester } if requester == id => Ok(()),
                 Need::ReadTicket(t) | Need::ChangeTicket { ticket: t, .. } => {
                     // Tickets out of reach are reported as missing, so their existence does not leak.
-                    Err(Error::NotFound { entity: helpdesk_domain::Entity::Ticket, key: t.id.to_string() })
+                    Err(Error::NotFound {
+                        entity: helpdesk_domain::Entity::Ticket,
+                        key: t.id.to_string(),
+                    })
                 }
-                _ => deny(format!("requester {id} may only open, read and reply to their own tickets")),
+                _ => deny(format!(
+                    "requester {id} may only open, read and reply to their own tickets"
+                )),
             },
         }
     }

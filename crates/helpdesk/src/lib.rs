@@ -28,6 +28,10 @@
 //! ```
 #![deny(missing_docs)]
 
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 mod error;
 mod guard;
 mod options;
@@ -42,14 +46,17 @@ use guard::Need;
 
 pub use error::{Denied, Error, Result, StorageError};
 pub use helpdesk_domain::{
-    Actor, Agent, AgentId, AgentUpdate, Attribution, Author, Change, Clock, Department, DepartmentId, Entity,
-    Event, EventKind, FieldDefinition, FieldId, FieldKind, FieldValue, HistoryEntry, HistoryField, HistoryId,
-    HistorySubject, HistoryValue, InstallId, KeyId, Limits, ManualClock, Message, MessageId, MessageKind,
-    NewAgent, NewFieldDefinition, NewMessage, NewRequester, NewTicket, Organization, OrganizationId, Priority,
-    Requester, RequesterId, Status, SystemClock, Ticket, TicketId, TicketUpdate, Timestamp, TokenId,
-    ValidationError,
+    Actor, Agent, AgentId, AgentUpdate, Attribution, Author, Change, Clock, Department,
+    DepartmentId, Entity, Event, EventKind, FieldDefinition, FieldId, FieldKind, FieldValue,
+    HistoryEntry, HistoryField, HistoryId, HistorySubject, HistoryValue, InstallId, KeyId, Limits,
+    ManualClock, Message, MessageId, MessageKind, NewAgent, NewFieldDefinition, NewMessage,
+    NewRequester, NewTicket, Organization, OrganizationId, Priority, Requester, RequesterId,
+    Status, SystemClock, Ticket, TicketId, TicketUpdate, Timestamp, TokenId, ValidationError,
 };
-pub use helpdesk_store::{ConsumerInfo, Cursor, EventBatch, ImportTicket, SearchPage, SearchQuery, SortBy, SortOrder, StartFrom};
+pub use helpdesk_store::{
+    ConsumerInfo, Cursor, EventBatch, ImportTicket, SearchPage, SearchQuery, SortBy, SortOrder,
+    StartFrom,
+};
 pub use options::{Durability, Options};
 pub use principal::{Principal, SystemHandle};
 
@@ -82,8 +89,15 @@ impl Helpdesk {
     }
 
     fn assemble(store: Store, options: Options) -> (Helpdesk, SystemHandle) {
-        let helpdesk = Helpdesk { inner: Arc::new(Inner { store, clock: options.clock }) };
-        let system = SystemHandle { helpdesk: helpdesk.clone() };
+        let helpdesk = Helpdesk {
+            inner: Arc::new(Inner {
+                store,
+                clock: options.clock,
+            }),
+        };
+        let system = SystemHandle {
+            helpdesk: helpdesk.clone(),
+        };
         (helpdesk, system)
     }
 
@@ -100,11 +114,18 @@ impl Helpdesk {
 
     /// Opens a ticket (with its first message, if given).
     pub fn create_ticket(&self, p: &Principal, ticket: NewTicket) -> Result<Ticket> {
-        self.authorize(p, Need::CreateTicket { requester: ticket.requester })?;
-        if let Actor::Requester(_) = p.actor() {
-            if ticket.assignee.is_some() || !ticket.fields.is_empty() || ticket.status.is_some() {
-                return Err(Error::Denied(Denied::new("a requester cannot set the assignee, status or custom fields")));
-            }
+        self.authorize(
+            p,
+            Need::CreateTicket {
+                requester: ticket.requester,
+            },
+        )?;
+        let requester_overreach =
+            ticket.assignee.is_some() || !ticket.fields.is_empty() || ticket.status.is_some();
+        if matches!(p.actor(), Actor::Requester(_)) && requester_overreach {
+            return Err(Error::Denied(Denied::new(
+                "a requester cannot set the assignee, status or custom fields",
+            )));
         }
         Ok(self.store().create_ticket(self.now(), &p.by, ticket)?)
     }
@@ -118,26 +139,59 @@ impl Helpdesk {
 
     /// Changes a ticket if it is still at `expected_version` (see [`Ticket::version`]); otherwise
     /// fails with [`Error::Conflict`] and changes nothing.
-    pub fn update_ticket(&self, p: &Principal, id: TicketId, expected_version: u64, update: TicketUpdate) -> Result<Ticket> {
+    pub fn update_ticket(
+        &self,
+        p: &Principal,
+        id: TicketId,
+        expected_version: u64,
+        update: TicketUpdate,
+    ) -> Result<Ticket> {
         let ticket = self.store().ticket(id)?;
-        self.authorize(p, Need::ChangeTicket { ticket: &ticket, internal: true })?;
-        Ok(self.store().update_ticket(self.now(), &p.by, id, expected_version, update)?)
+        self.authorize(
+            p,
+            Need::ChangeTicket {
+                ticket: &ticket,
+                internal: true,
+            },
+        )?;
+        Ok(self
+            .store()
+            .update_ticket(self.now(), &p.by, id, expected_version, update)?)
     }
 
     /// Deletes a ticket and its messages; its history stays.
     pub fn delete_ticket(&self, p: &Principal, id: TicketId) -> Result<()> {
         let ticket = self.store().ticket(id)?;
-        self.authorize(p, Need::ChangeTicket { ticket: &ticket, internal: true })?;
+        self.authorize(
+            p,
+            Need::ChangeTicket {
+                ticket: &ticket,
+                internal: true,
+            },
+        )?;
         self.authorize(p, Need::Admin)?;
         Ok(self.store().delete_ticket(self.now(), &p.by, id)?)
     }
 
     /// Posts a public reply or an internal note.
-    pub fn add_message(&self, p: &Principal, ticket: TicketId, message: NewMessage) -> Result<Message> {
+    pub fn add_message(
+        &self,
+        p: &Principal,
+        ticket: TicketId,
+        message: NewMessage,
+    ) -> Result<Message> {
         let t = self.store().ticket(ticket)?;
         let internal = message.kind == MessageKind::Note || message.author.is_some();
-        self.authorize(p, Need::ChangeTicket { ticket: &t, internal })?;
-        Ok(self.store().add_message(self.now(), &p.by, ticket, message)?)
+        self.authorize(
+            p,
+            Need::ChangeTicket {
+                ticket: &t,
+                internal,
+            },
+        )?;
+        Ok(self
+            .store()
+            .add_message(self.now(), &p.by, ticket, message)?)
     }
 
     /// The messages of a ticket, oldest first. Requesters see public replies only.
@@ -153,7 +207,9 @@ impl Helpdesk {
         let t = self.store().ticket(ticket)?;
         self.authorize(p, Need::ReadTicket(&t))?;
         if let Actor::Requester(_) = p.actor() {
-            return Err(Error::Denied(Denied::new("requesters cannot read ticket history")));
+            return Err(Error::Denied(Denied::new(
+                "requesters cannot read ticket history",
+            )));
         }
         Ok(self.store().history(HistorySubject::Ticket(ticket))?)
     }
@@ -173,14 +229,21 @@ impl Helpdesk {
                 self.authorize(p, Need::Agent)?;
                 helpdesk_store::SearchScope::All
             }
-            Actor::Requester(id) => helpdesk_store::SearchScope::Requester { requester: id, organization: None },
+            Actor::Requester(id) => helpdesk_store::SearchScope::Requester {
+                requester: id,
+                organization: None,
+            },
         };
         Ok(self.store().search(query, &scope)?)
     }
 
     /// Imports many tickets with their conversations in one transaction: all or nothing.
     /// Administrators only.
-    pub fn import_tickets(&self, p: &Principal, tickets: Vec<ImportTicket>) -> Result<Vec<TicketId>> {
+    pub fn import_tickets(
+        &self,
+        p: &Principal,
+        tickets: Vec<ImportTicket>,
+    ) -> Result<Vec<TicketId>> {
         self.authorize(p, Need::Admin)?;
         Ok(self.store().import_tickets(self.now(), &p.by, tickets)?)
     }
@@ -224,21 +287,42 @@ impl Helpdesk {
     }
 
     /// Adds an agent to a department. Administrators only.
-    pub fn add_member(&self, p: &Principal, department: DepartmentId, agent: AgentId) -> Result<()> {
+    pub fn add_member(
+        &self,
+        p: &Principal,
+        department: DepartmentId,
+        agent: AgentId,
+    ) -> Result<()> {
         self.authorize(p, Need::Admin)?;
-        Ok(self.store().add_member(self.now(), &p.by, department, agent)?)
+        Ok(self
+            .store()
+            .add_member(self.now(), &p.by, department, agent)?)
     }
 
     /// Removes an agent from a department; its tickets there are unassigned. Administrators only.
-    pub fn remove_member(&self, p: &Principal, department: DepartmentId, agent: AgentId) -> Result<()> {
+    pub fn remove_member(
+        &self,
+        p: &Principal,
+        department: DepartmentId,
+        agent: AgentId,
+    ) -> Result<()> {
         self.authorize(p, Need::Admin)?;
-        Ok(self.store().remove_member(self.now(), &p.by, department, agent)?)
+        Ok(self
+            .store()
+            .remove_member(self.now(), &p.by, department, agent)?)
     }
 
     /// Creates an organisation. Administrators only.
-    pub fn create_organization(&self, p: &Principal, name: &str, shared_tickets: bool) -> Result<Organization> {
+    pub fn create_organization(
+        &self,
+        p: &Principal,
+        name: &str,
+        shared_tickets: bool,
+    ) -> Result<Organization> {
         self.authorize(p, Need::Admin)?;
-        Ok(self.store().create_organization(self.now(), &p.by, name, shared_tickets)?)
+        Ok(self
+            .store()
+            .create_organization(self.now(), &p.by, name, shared_tickets)?)
     }
 
     /// Every organisation.
@@ -250,7 +334,9 @@ impl Helpdesk {
     /// Creates a requester. Administrators only.
     pub fn create_requester(&self, p: &Principal, requester: NewRequester) -> Result<Requester> {
         self.authorize(p, Need::Admin)?;
-        Ok(self.store().create_requester(self.now(), &p.by, requester)?)
+        Ok(self
+            .store()
+            .create_requester(self.now(), &p.by, requester)?)
     }
 
     /// One requester (a requester may read only themselves).
@@ -262,7 +348,11 @@ impl Helpdesk {
     }
 
     /// Defines a custom ticket field. Administrators only.
-    pub fn create_field(&self, p: &Principal, field: NewFieldDefinition) -> Result<FieldDefinition> {
+    pub fn create_field(
+        &self,
+        p: &Principal,
+        field: NewFieldDefinition,
+    ) -> Result<FieldDefinition> {
         self.authorize(p, Need::Admin)?;
         Ok(self.store().create_field(self.now(), &p.by, field)?)
     }
@@ -327,7 +417,11 @@ impl SystemHandle {
         if !store.is_empty()? {
             return Err(Error::AlreadyInitialized);
         }
-        let agent = NewAgent { name: name.into(), email: email.into(), admin: true };
+        let agent = NewAgent {
+            name: name.into(),
+            email: email.into(),
+            admin: true,
+        };
         Ok(store.create_agent(self.helpdesk.now(), &self.principal().by, agent)?)
     }
 }

@@ -2,8 +2,8 @@
 
 use helpdesk_domain::{Actor, AgentId, Attribution, RequesterId};
 
-use crate::error::{Error, Result};
 use crate::Helpdesk;
+use crate::error::{Error, Result};
 
 /// Who an operation is performed as. Outside code cannot forge one: principals come from the
 /// [`SystemHandle`] that only the embedding application holds (and, later, from authentication).
@@ -35,22 +35,31 @@ pub struct SystemHandle {
 impl SystemHandle {
     /// The system itself: may do everything, recorded as `system` in history.
     pub fn principal(&self) -> Principal {
-        Principal { by: Attribution::direct(Actor::System) }
+        Principal {
+            by: Attribution::direct(Actor::System),
+        }
     }
 
     /// A principal for an agent the application has signed in. The agent must exist and be active.
     pub fn agent(&self, id: AgentId) -> Result<Principal> {
         let agent = self.helpdesk.inner.store.agent(id)?;
         if !agent.active {
-            return Err(Error::Denied(crate::error::Denied::new(format!("agent `{}` is disabled", agent.name))));
+            return Err(Error::Denied(crate::error::Denied::new(format!(
+                "agent `{}` is disabled",
+                agent.name
+            ))));
         }
-        Ok(Principal { by: Attribution::direct(Actor::Agent(id)) })
+        Ok(Principal {
+            by: Attribution::direct(Actor::Agent(id)),
+        })
     }
 
     /// A principal for a requester the application has signed in (a customer portal user).
     pub fn requester(&self, id: RequesterId) -> Result<Principal> {
         self.helpdesk.inner.store.requester(id)?;
-        Ok(Principal { by: Attribution::direct(Actor::Requester(id)) })
+        Ok(Principal {
+            by: Attribution::direct(Actor::Requester(id)),
+        })
     }
 
     /// The helpdesk this handle belongs to.

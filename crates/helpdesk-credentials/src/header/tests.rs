@@ -33,7 +33,12 @@ fn check_bytes(input: &[u8], expected: Result<Parsed, ParseError>) {
         Credential::Key { id, .. } => Parsed::Key(id.get()),
         Credential::Token { id, .. } => Parsed::Token(id.get()),
     });
-    assert_eq!(actual, expected, "parsing `{}`", String::from_utf8_lossy(input));
+    assert_eq!(
+        actual,
+        expected,
+        "parsing `{}`",
+        String::from_utf8_lossy(input)
+    );
 }
 
 fn b64(text: &str) -> String {
@@ -50,7 +55,12 @@ struct Fixture {
 fn fixture() -> Fixture {
     let code = KeyCode::generate(KeyId::new(7)).unwrap();
     let token = AccessToken::generate(TokenId::new(99)).unwrap();
-    Fixture { key: code.expose(), secret: code.secret().expose().to_owned(), code, token }
+    Fixture {
+        key: code.expose(),
+        secret: code.secret().expose().to_owned(),
+        code,
+        token,
+    }
 }
 
 #[test]
@@ -66,7 +76,12 @@ fn key_scheme() {
     check(&format!("DdApi {key}"), Ok(Parsed::Key(7)));
     check(&format!("ddapi {key}"), Ok(Parsed::Key(7)));
     check(&format!("keys {key}"), Err(ParseError::UnknownScheme));
-    check(&format!("key {key} extra"), Err(ParseError::WrongLength { kind: SecretKind::KeySecret }));
+    check(
+        &format!("key {key} extra"),
+        Err(ParseError::WrongLength {
+            kind: SecretKind::KeySecret,
+        }),
+    );
 }
 
 #[test]
@@ -75,16 +90,39 @@ fn basic_scheme() {
     let encoded = b64(&key);
     check(&format!("Basic {encoded}"), Ok(Parsed::Key(7)));
     check(&format!("basic {encoded}"), Ok(Parsed::Key(7)));
-    check(&format!("BASIC {}", encoded.trim_end_matches('=')), Ok(Parsed::Key(7)));
+    check(
+        &format!("BASIC {}", encoded.trim_end_matches('=')),
+        Ok(Parsed::Key(7)),
+    );
     check(&format!("X-Basic {encoded}"), Ok(Parsed::Key(7)));
     check("Basic !!!!", Err(ParseError::InvalidBase64));
     check(&format!("Basic {encoded}="), Err(ParseError::InvalidBase64));
-    check(&format!("Basic {}", &encoded[1..]), Err(ParseError::InvalidBase64));
-    check(&format!("Basic {}", b64(&format!("global:{secret}"))), Err(ParseError::InvalidKeyId));
-    check(&format!("Basic {}", b64(&format!("7{secret}"))), Err(ParseError::MissingColon));
-    check(&format!("Basic {}", b64(&format!("7:{secret}x"))), Err(ParseError::WrongLength { kind: SecretKind::KeySecret }));
-    check(&format!("Basic {}", b64(&"7".repeat(60))), Err(ParseError::KeyCodeTooLong { max: 52 }));
-    check(&format!("Basic {}", b64("")), Err(ParseError::MissingCredentials));
+    check(
+        &format!("Basic {}", &encoded[1..]),
+        Err(ParseError::InvalidBase64),
+    );
+    check(
+        &format!("Basic {}", b64(&format!("global:{secret}"))),
+        Err(ParseError::InvalidKeyId),
+    );
+    check(
+        &format!("Basic {}", b64(&format!("7{secret}"))),
+        Err(ParseError::MissingColon),
+    );
+    check(
+        &format!("Basic {}", b64(&format!("7:{secret}x"))),
+        Err(ParseError::WrongLength {
+            kind: SecretKind::KeySecret,
+        }),
+    );
+    check(
+        &format!("Basic {}", b64(&"7".repeat(60))),
+        Err(ParseError::KeyCodeTooLong { max: 52 }),
+    );
+    check(
+        &format!("Basic {}", b64("")),
+        Err(ParseError::MissingCredentials),
+    );
     check("Basic =", Err(ParseError::InvalidBase64));
 }
 
@@ -98,9 +136,19 @@ fn token_schemes() {
     check(&format!("Token\t{token}"), Ok(Parsed::Token(99)));
     check(&format!("DdAccessToken {token}"), Ok(Parsed::Token(99)));
     check(&format!("DDACCESSTOKEN {token}"), Ok(Parsed::Token(99)));
-    check(&format!("Bearer {key}"), Err(ParseError::WrongPrefix { kind: SecretKind::AccessToken }));
+    check(
+        &format!("Bearer {key}"),
+        Err(ParseError::WrongPrefix {
+            kind: SecretKind::AccessToken,
+        }),
+    );
     check(&format!("key {token}"), Err(ParseError::MissingColon));
-    check(&format!("Bearer {}", &token[..42]), Err(ParseError::WrongLength { kind: SecretKind::AccessToken }));
+    check(
+        &format!("Bearer {}", &token[..42]),
+        Err(ParseError::WrongLength {
+            kind: SecretKind::AccessToken,
+        }),
+    );
 }
 
 #[test]
@@ -116,17 +164,35 @@ fn malformed_headers() {
     check(&format!("Digest {key}"), Err(ParseError::UnknownScheme));
     check(&format!("key\n{key}"), Err(ParseError::UnknownScheme));
     check(&format!(" {key}"), Err(ParseError::UnknownScheme));
-    check(&format!("key {}", key.replace(':', "")), Err(ParseError::MissingColon));
+    check(
+        &format!("key {}", key.replace(':', "")),
+        Err(ParseError::MissingColon),
+    );
     check(&format!("key x:{secret}"), Err(ParseError::InvalidKeyId));
     check(&format!("key 0:{secret}"), Err(ParseError::InvalidKeyId));
     check(&format!("key -7:{secret}"), Err(ParseError::InvalidKeyId));
     check(&format!("key 07:{secret}"), Err(ParseError::InvalidKeyId));
-    check(&format!("key 7:{}", secret.replace("hdk_", "hdx_")), Err(ParseError::WrongPrefix { kind: SecretKind::KeySecret }));
+    check(
+        &format!("key 7:{}", secret.replace("hdk_", "hdx_")),
+        Err(ParseError::WrongPrefix {
+            kind: SecretKind::KeySecret,
+        }),
+    );
     let mut typo = secret.clone().into_bytes();
     typo[10] = if typo[10] == b'a' { b'b' } else { b'a' };
     let typo = String::from_utf8(typo).unwrap();
-    check(&format!("key 7:{typo}"), Err(ParseError::BadChecksum { kind: SecretKind::KeySecret }));
-    check_bytes(b"key 7:\xff", Err(ParseError::WrongPrefix { kind: SecretKind::KeySecret }));
+    check(
+        &format!("key 7:{typo}"),
+        Err(ParseError::BadChecksum {
+            kind: SecretKind::KeySecret,
+        }),
+    );
+    check_bytes(
+        b"key 7:\xff",
+        Err(ParseError::WrongPrefix {
+            kind: SecretKind::KeySecret,
+        }),
+    );
     check_bytes(b"k\xffy 7:x", Err(ParseError::UnknownScheme));
     check_bytes(b"\xff\xfe\x00", Err(ParseError::UnknownScheme));
 }
@@ -134,10 +200,22 @@ fn malformed_headers() {
 #[test]
 fn length_is_capped() {
     let Fixture { key, .. } = fixture();
-    check(&format!("key {key}{}", " ".repeat(MAX_HEADER_LEN - 4 - key.len())), Ok(Parsed::Key(7)));
-    check(&format!("key {key}{}", " ".repeat(MAX_HEADER_LEN - 3 - key.len())), Err(ParseError::HeaderTooLong { max: 512 }));
-    check(&format!("key {}", "1".repeat(MAX_HEADER_LEN - 4)), Err(ParseError::KeyCodeTooLong { max: 52 }));
-    check(&"a".repeat(10_000), Err(ParseError::HeaderTooLong { max: 512 }));
+    check(
+        &format!("key {key}{}", " ".repeat(MAX_HEADER_LEN - 4 - key.len())),
+        Ok(Parsed::Key(7)),
+    );
+    check(
+        &format!("key {key}{}", " ".repeat(MAX_HEADER_LEN - 3 - key.len())),
+        Err(ParseError::HeaderTooLong { max: 512 }),
+    );
+    check(
+        &format!("key {}", "1".repeat(MAX_HEADER_LEN - 4)),
+        Err(ParseError::KeyCodeTooLong { max: 52 }),
+    );
+    check(
+        &"a".repeat(10_000),
+        Err(ParseError::HeaderTooLong { max: 512 }),
+    );
 }
 
 #[test]
@@ -149,7 +227,10 @@ fn parsed_secret_is_the_one_sent() {
         };
         assert_eq!((id, &secret), (code.id(), code.secret()));
     }
-    let Credential::Token { id, secret } = registry().parse_str(&format!("Bearer {}", token.expose())).unwrap() else {
+    let Credential::Token { id, secret } = registry()
+        .parse_str(&format!("Bearer {}", token.expose()))
+        .unwrap()
+    else {
         panic!("a token");
     };
     assert_eq!((id, &secret), (token.id(), &token));
@@ -157,16 +238,28 @@ fn parsed_secret_is_the_one_sent() {
 
 #[test]
 fn aliases_are_checked() {
-    let invalid = |name: &str| SchemeError::InvalidName { name: name.to_owned(), max: 32 };
-    let duplicate = |name: &str| SchemeError::Duplicate { name: name.to_owned() };
-    let add = |name: &str| SchemeRegistry::new().with_alias(name, Scheme::Key).map(drop);
+    let invalid = |name: &str| SchemeError::InvalidName {
+        name: name.to_owned(),
+        max: 32,
+    };
+    let duplicate = |name: &str| SchemeError::Duplicate {
+        name: name.to_owned(),
+    };
+    let add = |name: &str| {
+        SchemeRegistry::new()
+            .with_alias(name, Scheme::Key)
+            .map(drop)
+    };
     assert_eq!(add(""), Err(invalid("")));
     assert_eq!(add("Dd Api"), Err(invalid("Dd Api")));
     assert_eq!(add("Dd:Api"), Err(invalid("Dd:Api")));
     assert_eq!(add(&"a".repeat(33)), Err(invalid(&"a".repeat(33))));
     assert_eq!(add(&"a".repeat(32)), Ok(()));
     assert_eq!(add("BEARER"), Err(duplicate("BEARER")));
-    assert_eq!(registry().with_alias("ddapi", Scheme::Token).map(drop), Err(duplicate("ddapi")));
+    assert_eq!(
+        registry().with_alias("ddapi", Scheme::Token).map(drop),
+        Err(duplicate("ddapi"))
+    );
     assert_eq!(SchemeRegistry::default().scheme(b"DdApi"), None);
     assert_eq!(registry().scheme(b"DDAPI"), Some(Scheme::Key));
     assert_eq!(
@@ -205,9 +298,16 @@ fn errors_never_echo_the_secret() {
     ];
     for header in &headers {
         let error = registry().parse_str(header).unwrap_err();
-        for shown in [error.to_string(), format!("{error:?}"), format!("{error:#?}")] {
+        for shown in [
+            error.to_string(),
+            format!("{error:?}"),
+            format!("{error:#?}"),
+        ] {
             for window in windows(&secret).into_iter().chain(windows(token)) {
-                assert!(!shown.contains(window), "`{shown}` echoes part of the secret");
+                assert!(
+                    !shown.contains(window),
+                    "`{shown}` echoes part of the secret"
+                );
             }
             assert!(!shown.is_empty());
         }
@@ -225,23 +325,40 @@ fn error_messages_are_lowercase_without_period() {
         ParseError::KeyCodeTooLong { max: 52 },
         ParseError::MissingColon,
         ParseError::InvalidKeyId,
-        ParseError::WrongPrefix { kind: SecretKind::KeySecret },
-        ParseError::WrongLength { kind: SecretKind::AccessToken },
-        ParseError::InvalidCharacter { kind: SecretKind::KeySecret },
-        ParseError::BadChecksum { kind: SecretKind::AccessToken },
+        ParseError::WrongPrefix {
+            kind: SecretKind::KeySecret,
+        },
+        ParseError::WrongLength {
+            kind: SecretKind::AccessToken,
+        },
+        ParseError::InvalidCharacter {
+            kind: SecretKind::KeySecret,
+        },
+        ParseError::BadChecksum {
+            kind: SecretKind::AccessToken,
+        },
         ParseError::InvalidTokenId,
     ];
     for error in errors {
         let message = error.to_string();
-        assert!(message.starts_with(|c: char| c.is_ascii_lowercase()), "{message}");
+        assert!(
+            message.starts_with(|c: char| c.is_ascii_lowercase()),
+            "{message}"
+        );
         assert!(!message.ends_with('.'), "{message}");
     }
     assert_eq!(
-        ParseError::WrongPrefix { kind: SecretKind::KeySecret }.to_string(),
+        ParseError::WrongPrefix {
+            kind: SecretKind::KeySecret
+        }
+        .to_string(),
         "key secret does not start with `hdk_`"
     );
     assert_eq!(
-        ParseError::WrongLength { kind: SecretKind::AccessToken }.to_string(),
+        ParseError::WrongLength {
+            kind: SecretKind::AccessToken
+        }
+        .to_string(),
         "access token is not 43 characters long"
     );
 }
@@ -249,13 +366,23 @@ fn error_messages_are_lowercase_without_period() {
 #[test]
 fn credential_debug_is_redacted() {
     let Fixture { code, token, .. } = fixture();
-    let key = registry().parse_str(&format!("key {}", code.expose())).unwrap();
-    let token_credential = registry().parse_str(&format!("token {}", token.expose())).unwrap();
+    let key = registry()
+        .parse_str(&format!("key {}", code.expose()))
+        .unwrap();
+    let token_credential = registry()
+        .parse_str(&format!("token {}", token.expose()))
+        .unwrap();
     let shown = format!("{key:?} {token_credential:?}");
-    for window in windows(code.secret().expose()).into_iter().chain(windows(token.expose())) {
+    for window in windows(code.secret().expose())
+        .into_iter()
+        .chain(windows(token.expose()))
+    {
         assert!(!shown.contains(window), "{shown}");
     }
-    assert!(shown.contains("key#7") && shown.contains("token#99"), "{shown}");
+    assert!(
+        shown.contains("key#7") && shown.contains("token#99"),
+        "{shown}"
+    );
 }
 
 /// A scheme name in any case mix.
@@ -263,7 +390,13 @@ fn any_case(name: &'static str) -> impl Strategy<Value = String> {
     proptest::collection::vec(any::<bool>(), name.len()).prop_map(move |upper| {
         name.chars()
             .zip(upper)
-            .map(|(c, up)| if up { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
+            .map(|(c, up)| {
+                if up {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
             .collect()
     })
 }

@@ -31,7 +31,11 @@ fn generated_key_secret_has_the_format() {
     assert!(text.starts_with("hdk_"));
     assert!(text[4..].bytes().all(|b| b.is_ascii_alphanumeric()));
     assert_eq!(KeySecret::parse(text.as_bytes()).unwrap(), secret);
-    assert_ne!(KeySecret::generate().unwrap(), secret, "two secrets must differ");
+    assert_ne!(
+        KeySecret::generate().unwrap(),
+        secret,
+        "two secrets must differ"
+    );
 }
 
 #[test]
@@ -42,13 +46,22 @@ fn key_code_round_trips() {
         assert!(text.starts_with(&format!("{id}:hdk_")));
         assert_eq!(KeyCode::parse(text.as_bytes()).unwrap(), code);
     }
-    assert_eq!(KeyCode::MAX_LEN, KeyCode::generate(KeyId::new(i64::MAX)).unwrap().expose().len());
+    assert_eq!(
+        KeyCode::MAX_LEN,
+        KeyCode::generate(KeyId::new(i64::MAX))
+            .unwrap()
+            .expose()
+            .len()
+    );
 }
 
 #[test]
 fn key_code_needs_a_positive_id() {
     for id in [0, -1, i64::MIN] {
-        assert_eq!(KeyCode::generate(KeyId::new(id)), Err(GenerateError::NonPositiveId(id)));
+        assert_eq!(
+            KeyCode::generate(KeyId::new(id)),
+            Err(GenerateError::NonPositiveId(id))
+        );
     }
 }
 
@@ -57,8 +70,14 @@ fn key_codes() {
     let secret = sealed(&format!("hdk_{RANDOM}"));
     check_key_code(&format!("7:{secret}"), Ok(7));
     check_key_code(&format!("9223372036854775807:{secret}"), Ok(i64::MAX));
-    check_key_code(&format!("9223372036854775808:{secret}"), Err(ParseError::InvalidKeyId));
-    check_key_code(&format!("99999999999999999999:{secret}"), Err(ParseError::KeyCodeTooLong { max: 52 }));
+    check_key_code(
+        &format!("9223372036854775808:{secret}"),
+        Err(ParseError::InvalidKeyId),
+    );
+    check_key_code(
+        &format!("99999999999999999999:{secret}"),
+        Err(ParseError::KeyCodeTooLong { max: 52 }),
+    );
     check_key_code(&format!("0:{secret}"), Err(ParseError::InvalidKeyId));
     check_key_code(&format!("007:{secret}"), Err(ParseError::InvalidKeyId));
     check_key_code(&format!("-7:{secret}"), Err(ParseError::InvalidKeyId));
@@ -67,27 +86,66 @@ fn key_codes() {
     check_key_code(&format!(":{secret}"), Err(ParseError::InvalidKeyId));
     check_key_code(&format!("7{secret}"), Err(ParseError::MissingColon));
     check_key_code("", Err(ParseError::MissingColon));
-    check_key_code("7:", Err(ParseError::WrongPrefix { kind: SecretKind::KeySecret }));
-    check_key_code(&format!("7:{secret}:"), Err(ParseError::WrongLength { kind: SecretKind::KeySecret }));
-    check_key_code(&format!("7::{secret}"), Err(ParseError::WrongPrefix { kind: SecretKind::KeySecret }));
-    check_key_code(&format!("7: {secret}"), Err(ParseError::WrongPrefix { kind: SecretKind::KeySecret }));
+    check_key_code(
+        "7:",
+        Err(ParseError::WrongPrefix {
+            kind: SecretKind::KeySecret,
+        }),
+    );
+    check_key_code(
+        &format!("7:{secret}:"),
+        Err(ParseError::WrongLength {
+            kind: SecretKind::KeySecret,
+        }),
+    );
+    check_key_code(
+        &format!("7::{secret}"),
+        Err(ParseError::WrongPrefix {
+            kind: SecretKind::KeySecret,
+        }),
+    );
+    check_key_code(
+        &format!("7: {secret}"),
+        Err(ParseError::WrongPrefix {
+            kind: SecretKind::KeySecret,
+        }),
+    );
 }
 
 #[test]
 fn key_secrets() {
     let kind = SecretKind::KeySecret;
     let check = |input: &str, expected: Result<(), ParseError>| {
-        assert_eq!(KeySecret::parse(input.as_bytes()).map(drop), expected, "parsing `{input}`");
+        assert_eq!(
+            KeySecret::parse(input.as_bytes()).map(drop),
+            expected,
+            "parsing `{input}`"
+        );
     };
     let good = sealed(&format!("hdk_{RANDOM}"));
     check(&good, Ok(()));
-    check(&good.replace("hdk_", "HDK_"), Err(ParseError::WrongPrefix { kind }));
-    check(&sealed(&format!("hdt_{RANDOM}")), Err(ParseError::WrongPrefix { kind }));
+    check(
+        &good.replace("hdk_", "HDK_"),
+        Err(ParseError::WrongPrefix { kind }),
+    );
+    check(
+        &sealed(&format!("hdt_{RANDOM}")),
+        Err(ParseError::WrongPrefix { kind }),
+    );
     check(&good[..31], Err(ParseError::WrongLength { kind }));
     check(&format!("{good}0"), Err(ParseError::WrongLength { kind }));
-    check(&sealed(&format!("hdk_{}-", &RANDOM[..21])), Err(ParseError::InvalidCharacter { kind }));
-    check(&sealed(&format!("hdk_{}é", &RANDOM[..20])), Err(ParseError::InvalidCharacter { kind }));
-    check(&good.replace("hdk_0", "hdk_1"), Err(ParseError::BadChecksum { kind }));
+    check(
+        &sealed(&format!("hdk_{}-", &RANDOM[..21])),
+        Err(ParseError::InvalidCharacter { kind }),
+    );
+    check(
+        &sealed(&format!("hdk_{}é", &RANDOM[..20])),
+        Err(ParseError::InvalidCharacter { kind }),
+    );
+    check(
+        &good.replace("hdk_0", "hdk_1"),
+        Err(ParseError::BadChecksum { kind }),
+    );
 }
 
 #[test]
@@ -103,7 +161,9 @@ fn every_single_character_typo_is_refused() {
             typo[i] = replacement;
             assert_eq!(
                 KeySecret::parse(&typo),
-                Err(ParseError::BadChecksum { kind: SecretKind::KeySecret })
+                Err(ParseError::BadChecksum {
+                    kind: SecretKind::KeySecret
+                })
             );
         }
     }
@@ -126,7 +186,10 @@ fn tokens_round_trip() {
         assert_eq!(parsed, token);
     }
     for id in [0, -5] {
-        assert_eq!(AccessToken::generate(TokenId::new(id)), Err(GenerateError::NonPositiveId(id)));
+        assert_eq!(
+            AccessToken::generate(TokenId::new(id)),
+            Err(GenerateError::NonPositiveId(id))
+        );
     }
 }
 
@@ -134,16 +197,40 @@ fn tokens_round_trip() {
 fn tokens() {
     let kind = SecretKind::AccessToken;
     check_token(&sealed(&format!("hdt_0000000000G{RANDOM}")), Ok(16));
-    check_token(&sealed(&format!("hdt_00000000000{RANDOM}")), Err(ParseError::InvalidTokenId));
+    check_token(
+        &sealed(&format!("hdt_00000000000{RANDOM}")),
+        Err(ParseError::InvalidTokenId),
+    );
     // 2^63 and 2^64: past `i64::MAX`, and past `u64::MAX`.
-    check_token(&sealed(&format!("hdt_AzL8n0Y58m8{RANDOM}")), Err(ParseError::InvalidTokenId));
-    check_token(&sealed(&format!("hdt_zzzzzzzzzzz{RANDOM}")), Err(ParseError::InvalidTokenId));
-    check_token(&sealed(&format!("hdk_0000000000G{RANDOM}")), Err(ParseError::WrongPrefix { kind }));
-    check_token(&sealed(&format!("hdk_{RANDOM}")), Err(ParseError::WrongPrefix { kind }));
-    check_token(&sealed(&format!("hdt_{RANDOM}")), Err(ParseError::WrongLength { kind }));
-    check_token(&sealed(&format!("hdt_0000000000+{RANDOM}")), Err(ParseError::InvalidCharacter { kind }));
+    check_token(
+        &sealed(&format!("hdt_AzL8n0Y58m8{RANDOM}")),
+        Err(ParseError::InvalidTokenId),
+    );
+    check_token(
+        &sealed(&format!("hdt_zzzzzzzzzzz{RANDOM}")),
+        Err(ParseError::InvalidTokenId),
+    );
+    check_token(
+        &sealed(&format!("hdk_0000000000G{RANDOM}")),
+        Err(ParseError::WrongPrefix { kind }),
+    );
+    check_token(
+        &sealed(&format!("hdk_{RANDOM}")),
+        Err(ParseError::WrongPrefix { kind }),
+    );
+    check_token(
+        &sealed(&format!("hdt_{RANDOM}")),
+        Err(ParseError::WrongLength { kind }),
+    );
+    check_token(
+        &sealed(&format!("hdt_0000000000+{RANDOM}")),
+        Err(ParseError::InvalidCharacter { kind }),
+    );
     let good = sealed(&format!("hdt_0000000000G{RANDOM}"));
-    check_token(&good.replace("0G", "0H"), Err(ParseError::BadChecksum { kind }));
+    check_token(
+        &good.replace("0G", "0H"),
+        Err(ParseError::BadChecksum { kind }),
+    );
     check_token("", Err(ParseError::WrongPrefix { kind }));
 }
 
@@ -153,11 +240,15 @@ fn key_secret_is_not_a_token_and_back() {
     let token = AccessToken::generate(TokenId::new(3)).unwrap();
     assert_eq!(
         AccessToken::parse(key.expose().as_bytes()),
-        Err(ParseError::WrongPrefix { kind: SecretKind::AccessToken })
+        Err(ParseError::WrongPrefix {
+            kind: SecretKind::AccessToken
+        })
     );
     assert_eq!(
         KeySecret::parse(token.expose().as_bytes()),
-        Err(ParseError::WrongPrefix { kind: SecretKind::KeySecret })
+        Err(ParseError::WrongPrefix {
+            kind: SecretKind::KeySecret
+        })
     );
 }
 
@@ -170,7 +261,10 @@ fn debug_never_shows_the_secret() {
     assert!(!shown.contains(&code.secret().expose()[4..]), "{shown}");
     assert!(!shown.contains(&token.expose()[4..]), "{shown}");
     assert!(shown.contains("[redacted]"));
-    assert!(shown.contains("key#12") && shown.contains("token#34"), "{shown}");
+    assert!(
+        shown.contains("key#12") && shown.contains("token#34"),
+        "{shown}"
+    );
 }
 
 proptest::proptest! {

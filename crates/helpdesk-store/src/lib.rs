@@ -174,3 +174,6 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

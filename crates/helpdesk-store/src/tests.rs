@@ -1,0 +1,148 @@
+//! Unit tests of the store: opening, migrations, and invariants that the facade cannot see.
+
+use helpdesk_domain::{Actor, Attribution, NewAgent, NewRequester, NewTicket, Timestamp};
+
+use super::*;
+
+const AT: Timestamp = Timestamp::from_millis(1_000);
+const SYSTEM: Attribution = Attribution::direct(Actor::System);
+
+fn store() -> Store {
+    Store::open_in_memory(&StoreOptions::default()).unwrap()
+}
+
+#[test]
+fn migrations_are_recorded_and_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    drop(Store::open(&path, &StoreOptions::default()).unwrap());
+    let store = Store::open(&path, &StoreOptions::default()).unwrap();
+    let (app, version): (i64, i64) = store
+        .read(|tx| Ok(tx.query_row("SELECT (SELECT application_id FROM pragma_application_id), (SELECT user_version FROM pragma_user_version)", [], |r| Ok((r.get(0)?, r.get(1)?)))?))
+        .unwrap();
+    assert_eq!(
+        (app, version),
+        (schema::APPLICATION_ID, schema::SCHEMA_VERSION)
+    );
+    let mode: String = store
+        .read(|tx| Ok(tx.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn readers_are_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.db"), &StoreOptions::default()).unwrap();
+    let err = store
+        .read(|tx| Ok(tx.execute("DELETE FROM agents", [])?))
+        .unwrap_err();
+    assert!(err.to_string().contains("readonly"), "{err}");
+}
+
+#[test]
+fn a_failed_write_rolls_back_everything() {
+    let store = store();
+    let dept = store.create_department(AT, &SYSTEM, "D").unwrap();
+    let req = store
+        .create_requester(
+            AT,
+            &SYSTEM,
+            NewRequester {
+                name: "R".into(),
+                email: "r@x.test".into(),
+                organization: None,
+            },
+        )
+        .unwrap();
+    let count = |sql: &str| -> i64 {
+        store
+            .read(|tx| Ok(tx.query_row(sql, [], |r| r.get(0))?))
+            .unwrap()
+    };
+    let before = (
+        count("SELECT count(*) FROM history"),
+        count("SELECT count(*) FROM outbox"),
+    );
+    // The message's author does not exist: the ticket, its index row, history and event must go too.
+    let mut new = NewTicket::new("subject", dept.id, req.id);
+    new.message = Some(
+        helpdesk_domain::NewMessage::reply("x").by(helpdesk_domain::Author::Agent(
+            helpdesk_domain::AgentId::new(99),
+        )),
+    );
+    assert!(store.create_ticket(AT, &SYSTEM, new).is_err());
+    assert_eq!(count("SELECT count(*) FROM tickets"), 0);
+    assert_eq!(count("SELECT count(*) FROM search_index"), 0);
+    assert_eq!(
+        (
+            count("SELECT count(*) FROM history"),
+            count("SELECT count(*) FROM outbox")
+        ),
+        before
+    );
+}
+
+#[test]
+fn sequence_numbers_are_not_reused_after_pruning() {
+    let store = store();
+    store.register_consumer("c", AT, StartFrom::Now).unwrap();
+    for i in 0..3 {
+        store
+            .create_agent(
+                AT,
+                &SYSTEM,
+                NewAgent {
+                    name: format!("A{i}"),
+                    email: format!("a{i}@x.test"),
+                    admin: false,
+                },
+            )
+            .unwrap();
+    }
+    let batch = store.read_events("c", 10).unwrap();
+    let last = batch.events.last().unwrap().seq;
+    store.ack_events("c", last).unwrap();
+    assert_eq!(
+        store.events_after(0, 10).unwrap().len(),
+        0,
+        "all acknowledged: pruned"
+    );
+    store
+        .create_agent(
+            AT,
+            &SYSTEM,
+            NewAgent {
+                name: "B".into(),
+                email: "b@x.test".into(),
+                admin: false,
+            },
+        )
+        .unwrap();
+    assert_eq!(store.read_events("c", 10).unwrap().events[0].seq, last + 1);
+}
+
+#[test]
+fn unknown_stored_codes_are_errors_not_panics() {
+    let store = store();
+    let dept = store.create_department(AT, &SYSTEM, "D").unwrap();
+    let req = store
+        .create_requester(
+            AT,
+            &SYSTEM,
+            NewRequester {
+                name: "R".into(),
+                email: "r@x.test".into(),
+                organization: None,
+            },
+        )
+        .unwrap();
+    let t = store
+        .create_ticket(AT, &SYSTEM, NewTicket::new("s", dept.id, req.id))
+        .unwrap();
+    store
+        .write(|tx| Ok(tx.execute("UPDATE tickets SET status = 42", [])?))
+        .unwrap();
+    let err = store.ticket(t.id).unwrap_err();
+    assert!(err.to_string().contains("unknown status code 42"), "{err}");
+}

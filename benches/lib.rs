@@ -81,7 +81,7 @@ pub fn seed(
                     admin: false,
                 },
             )?;
-            desk.add_member(&root, dept.id, agent.id)?;
+            desk.add_member(&root, dept.id, agent.id, helpdesk::AccessLevel::Change)?;
         }
         depts.push(dept.id);
     }

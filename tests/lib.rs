@@ -66,8 +66,8 @@ impl Fixture {
         };
         let ann = agent("Ann", "ann@example.com")?;
         let hal = agent("Hal", "hal@example.com")?;
-        desk.add_member(&root, billing.id, ann.id)?;
-        desk.add_member(&root, hardware.id, hal.id)?;
+        desk.add_member(&root, billing.id, ann.id, helpdesk::AccessLevel::Change)?;
+        desk.add_member(&root, hardware.id, hal.id, helpdesk::AccessLevel::Change)?;
         let requester = |name: &str, email: &str| {
             desk.create_requester(
                 &root,

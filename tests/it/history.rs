@@ -76,15 +76,26 @@ fn people_changes_are_recorded_too() -> anyhow::Result<()> {
         .history(&f.root, HistorySubject::Department(f.billing.id))?;
     assert_eq!(
         history.iter().map(|h| h.change.clone()).collect::<Vec<_>>(),
-        [Change::Created, Change::MemberAdded { agent: f.ann.id }]
+        [
+            Change::Created,
+            Change::MemberAdded {
+                agent: f.ann.id,
+                level: helpdesk::AccessLevel::Change
+            }
+        ]
     );
     assert!(history.iter().all(|h| h.by.actor == Actor::System));
     let ann = f.as_agent(&f.ann)?;
     assert!(
         f.desk
-            .history(&ann, HistorySubject::Agent(f.hal.id))
+            .history(&ann, HistorySubject::Role(helpdesk::RoleId::new(2)))
             .is_err(),
-        "non-admins cannot read the audit log"
+        "reading a role's audit trail needs roles.manage"
+    );
+    assert_eq!(
+        f.desk.history(&ann, HistorySubject::Agent(f.hal.id))?.len(),
+        1,
+        "agents.read covers the agents' history"
     );
     let bob = f.as_requester(&f.bob)?;
     let t = f

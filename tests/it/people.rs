@@ -90,7 +90,8 @@ fn administration_needs_an_active_administrator() -> anyhow::Result<()> {
         Err(Error::Denied(_))
     ));
     assert!(matches!(
-        f.desk.add_member(&ann, f.billing.id, f.hal.id),
+        f.desk
+            .add_member(&ann, f.billing.id, f.hal.id, helpdesk::AccessLevel::Change),
         Err(Error::Denied(_))
     ));
     let zed = f.desk.create_agent(&admin, new())?;
@@ -147,15 +148,26 @@ fn agent_updates_and_membership() -> anyhow::Result<()> {
         },
     );
     assert!(matches!(taken, Err(Error::Duplicate { .. })));
-    f.desk.add_member(root, f.hardware.id, f.ann.id)?;
-    f.desk.add_member(root, f.hardware.id, f.ann.id)?; // idempotent
+    f.desk
+        .add_member(root, f.hardware.id, f.ann.id, helpdesk::AccessLevel::Change)?;
+    f.desk
+        .add_member(root, f.hardware.id, f.ann.id, helpdesk::AccessLevel::Change)?; // idempotent
     assert_eq!(
-        f.desk.agent(root, f.ann.id)?.departments,
+        f.desk
+            .agent(root, f.ann.id)?
+            .departments
+            .iter()
+            .map(|m| m.department)
+            .collect::<Vec<_>>(),
         [f.billing.id, f.hardware.id]
     );
     assert!(matches!(
-        f.desk
-            .add_member(root, helpdesk::DepartmentId::new(77), f.ann.id),
+        f.desk.add_member(
+            root,
+            helpdesk::DepartmentId::new(77),
+            f.ann.id,
+            helpdesk::AccessLevel::Change
+        ),
         Err(Error::NotFound { .. })
     ));
     let agents = f.desk.agents(root)?;
@@ -164,7 +176,10 @@ fn agent_updates_and_membership() -> anyhow::Result<()> {
             .iter()
             .find(|a| a.id == f.hal.id)
             .map(|a| a.departments.clone()),
-        Some(vec![f.hardware.id])
+        Some(vec![helpdesk::Membership {
+            department: f.hardware.id,
+            level: helpdesk::AccessLevel::Change
+        }])
     );
     Ok(())
 }

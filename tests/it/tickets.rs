@@ -497,9 +497,15 @@ fn import_is_all_or_nothing() -> anyhow::Result<()> {
     let history = f.desk.ticket_history(root, ids[3])?;
     assert_eq!(history[0].change, helpdesk::Change::Imported);
     let ann = f.as_agent(&f.ann)?;
-    assert!(matches!(
-        f.desk.import_tickets(&ann, vec![good(99)]),
-        Err(Error::Denied(_))
-    ));
+    let mut elsewhere = good(99);
+    elsewhere.ticket.department = f.hardware.id;
+    assert!(
+        matches!(
+            f.desk.import_tickets(&ann, vec![good(98), elsewhere]),
+            Err(Error::Denied(_))
+        ),
+        "each imported ticket is authorized like a new one"
+    );
+    assert_eq!(f.desk.import_tickets(&ann, vec![good(97)])?.len(), 1);
     Ok(())
 }

@@ -202,8 +202,8 @@ impl fmt::Display for Explanation<'_> {
                 f,
                 "{} may {} but not {} tickets in {}",
                 self.agent(agent),
-                has.verb(),
-                needs.verb(),
+                level_verb(has),
+                level_verb(needs),
                 self.department(department)
             ),
             DenyReason::NoDepartments { agent } => {
@@ -255,5 +255,15 @@ impl fmt::Display for Named<'_> {
             Some(name) => write!(f, "{} `{name}`", self.kind),
             None => write!(f, "{} {}", self.kind, self.id),
         }
+    }
+}
+
+/// What a level allows on tickets beyond the level below, as a verb for messages.
+pub(crate) const fn level_verb(level: AccessLevel) -> &'static str {
+    match level {
+        AccessLevel::Read => "read",
+        AccessLevel::Create => "create",
+        AccessLevel::Change => "change",
+        AccessLevel::Full => "delete",
     }
 }

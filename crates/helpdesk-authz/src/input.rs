@@ -1,55 +1,11 @@
 //! The plain inputs a [`Policy`](crate::Policy) is compiled from: roles, agent grants,
 //! departments and organizations, as loaded from storage.
 
-use std::fmt;
-
 use helpdesk_domain::{AgentId, DepartmentId, OrganizationId, RoleId};
 
 use crate::action::{Action, Scopes};
 
-/// An agent's level in a department. Levels are ordered; each includes the ones below it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum AccessLevel {
-    /// See the department's tickets.
-    Read = 0,
-    /// Also open tickets in the department.
-    Create = 1,
-    /// Also update, assign, set the status of, reply to and add notes to tickets.
-    Change = 2,
-    /// Also delete tickets.
-    Full = 3,
-}
-
-impl AccessLevel {
-    /// Every level, lowest first.
-    pub const ALL: [Self; 4] = [Self::Read, Self::Create, Self::Change, Self::Full];
-
-    /// The level's name: `read`, `create`, `change` or `full`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Read => "read",
-            Self::Create => "create",
-            Self::Change => "change",
-            Self::Full => "full",
-        }
-    }
-
-    /// What the level allows on tickets beyond the level below, as a verb for messages.
-    pub(crate) const fn verb(self) -> &'static str {
-        match self {
-            Self::Read => "read",
-            Self::Create => "create",
-            Self::Change => "change",
-            Self::Full => "delete",
-        }
-    }
-}
-
-impl fmt::Display for AccessLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use helpdesk_domain::AccessLevel;
 
 /// A named set of permissions. An agent's permissions are the union of its roles'.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -329,7 +329,8 @@ impl Policy {
     /// Agent `a`'s level in department `d` (by index), if any.
     fn level(&self, a: usize, d: usize) -> Option<AccessLevel> {
         AccessLevel::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .rev()
             .find(|&level| self.has_level(a, d, level))
     }

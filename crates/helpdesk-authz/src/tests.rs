@@ -617,7 +617,7 @@ fn department_sets_span_several_words() {
             .iter()
             .find(|(d, _)| *d == i)
             .map(|&(_, level)| level);
-        for needs in AccessLevel::ALL {
+        for &needs in AccessLevel::ALL {
             let action = match needs {
                 AccessLevel::Read => Action::TicketRead,
                 AccessLevel::Create => Action::TicketCreate,

@@ -84,6 +84,8 @@ pub enum Entity {
     Field,
     /// An outbox consumer.
     Consumer,
+    /// A role.
+    Role,
 }
 
 impl fmt::Display for Entity {
@@ -97,6 +99,7 @@ impl fmt::Display for Entity {
             Entity::Message => "message",
             Entity::Field => "custom field",
             Entity::Consumer => "outbox consumer",
+            Entity::Role => "role",
         })
     }
 }

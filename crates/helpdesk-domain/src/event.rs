@@ -51,6 +51,15 @@ pub enum EventKind {
     /// `field.created`
     #[serde(rename = "field.created")]
     FieldCreated,
+    /// `role.created`
+    #[serde(rename = "role.created")]
+    RoleCreated,
+    /// `role.updated`
+    #[serde(rename = "role.updated")]
+    RoleUpdated,
+    /// `role.deleted`
+    #[serde(rename = "role.deleted")]
+    RoleDeleted,
 }
 
 impl EventKind {
@@ -69,6 +78,9 @@ impl EventKind {
         EventKind::RequesterCreated,
         EventKind::OrganizationCreated,
         EventKind::FieldCreated,
+        EventKind::RoleCreated,
+        EventKind::RoleUpdated,
+        EventKind::RoleDeleted,
     ];
 
     /// The stable name.
@@ -87,6 +99,9 @@ impl EventKind {
             EventKind::RequesterCreated => "requester.created",
             EventKind::OrganizationCreated => "organization.created",
             EventKind::FieldCreated => "field.created",
+            EventKind::RoleCreated => "role.created",
+            EventKind::RoleUpdated => "role.updated",
+            EventKind::RoleDeleted => "role.deleted",
         }
     }
 

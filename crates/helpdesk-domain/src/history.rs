@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 use crate::actor::Attribution;
 use crate::fields::FieldValue;
 use crate::ids::{
-    AgentId, DepartmentId, FieldId, HistoryId, MessageId, OrganizationId, RequesterId, TicketId,
+    AgentId, DepartmentId, FieldId, HistoryId, MessageId, OrganizationId, RequesterId, RoleId,
+    TicketId,
 };
-use crate::ticket::{MessageKind, Priority, Status};
+use crate::ticket::{AccessLevel, MessageKind, Priority, Status};
 use crate::time::Timestamp;
 
 /// What a history entry is about.
@@ -26,6 +27,8 @@ pub enum HistorySubject {
     Organization(OrganizationId),
     /// A custom field definition.
     Field(FieldId),
+    /// A role.
+    Role(RoleId),
 }
 
 /// A field that a change touched.
@@ -52,6 +55,12 @@ pub enum HistoryField {
     Active,
     /// An agent's administrator flag.
     Admin,
+    /// An agent's only-assigned restriction.
+    OnlyAssigned,
+    /// An agent's roles.
+    Roles,
+    /// A role's permissions.
+    Permissions,
 }
 
 /// A value in a history entry.
@@ -74,6 +83,10 @@ pub enum HistoryValue {
     Department(DepartmentId),
     /// A custom field value.
     Field(FieldValue),
+    /// A list of roles.
+    Roles(Vec<RoleId>),
+    /// A list of names (scopes).
+    Names(Vec<String>),
 }
 
 /// One typed change.
@@ -116,6 +129,17 @@ pub enum Change {
     MemberAdded {
         /// The agent.
         agent: AgentId,
+        /// Its access level there.
+        level: AccessLevel,
+    },
+    /// A member's access level changed.
+    MemberLevel {
+        /// The agent.
+        agent: AgentId,
+        /// The level before.
+        old: AccessLevel,
+        /// The level after.
+        new: AccessLevel,
     },
     /// An agent left a department.
     MemberRemoved {

@@ -23,9 +23,13 @@ pub use ids::{
     AgentId, DepartmentId, FieldId, HistoryId, InstallId, KeyId, MessageId, OrganizationId,
     RequesterId, RoleId, TicketId, TokenId,
 };
-pub use people::{Agent, AgentUpdate, Department, NewAgent, NewRequester, Organization, Requester};
+pub use people::{
+    Agent, AgentUpdate, Department, Membership, NewAgent, NewRequester, Organization, Requester,
+    Role,
+};
 pub use ticket::{
-    Author, Message, MessageKind, NewMessage, NewTicket, Priority, Status, Ticket, TicketUpdate,
+    AccessLevel, Author, Message, MessageKind, NewMessage, NewTicket, Priority, Status, Ticket,
+    TicketUpdate,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use validate::{Limits, normalize_email, normalize_name, validate_tag};

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
-use crate::ids::{AgentId, DepartmentId, OrganizationId, RequesterId};
+use crate::ids::{AgentId, DepartmentId, OrganizationId, RequesterId, RoleId};
+use crate::ticket::AccessLevel;
 use crate::time::Timestamp;
 use crate::validate::{Limits, normalize_email, normalize_name};
 
@@ -20,8 +21,12 @@ pub struct Agent {
     pub active: bool,
     /// Administrators may do everything.
     pub admin: bool,
-    /// The departments the agent belongs to, sorted.
-    pub departments: Vec<DepartmentId>,
+    /// Works only on tickets assigned to them (they may still open tickets).
+    pub only_assigned: bool,
+    /// The agent's roles; its permissions are their union.
+    pub roles: Vec<RoleId>,
+    /// The departments the agent belongs to, with its access level in each, by department id.
+    pub departments: Vec<Membership>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -38,6 +43,25 @@ pub struct NewAgent {
     /// Whether the agent is an administrator.
     #[serde(default)]
     pub admin: bool,
+}
+
+/// An agent's membership of a department.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Membership {
+    /// The department.
+    pub department: DepartmentId,
+    /// What the agent may do with the department's tickets.
+    pub level: AccessLevel,
+}
+
+impl Agent {
+    /// The agent's access level in `department`, if a member.
+    pub fn level_in(&self, department: DepartmentId) -> Option<AccessLevel> {
+        self.departments
+            .iter()
+            .find(|m| m.department == department)
+            .map(|m| m.level)
+    }
 }
 
 impl NewAgent {
@@ -65,6 +89,9 @@ pub struct AgentUpdate {
     /// Grant or take away administrator rights.
     #[serde(default)]
     pub admin: Option<bool>,
+    /// Restrict to (or free from) tickets assigned to the agent.
+    #[serde(default)]
+    pub only_assigned: Option<bool>,
 }
 
 impl AgentUpdate {
@@ -140,4 +167,17 @@ impl NewRequester {
         self.email = self.email.trim().to_owned();
         Ok(self)
     }
+}
+
+/// A role: a named set of permissions (stable scope names such as `tickets.read`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    /// Its id. The built-in roles are 1 (`administrator`), 2 (`agent`) and 3 (`read-only`).
+    pub id: RoleId,
+    /// Its name, unique regardless of case.
+    pub name: String,
+    /// The scope names it grants, sorted.
+    pub permissions: Vec<String>,
+    /// Built-in roles cannot be changed or deleted.
+    pub builtin: bool,
 }

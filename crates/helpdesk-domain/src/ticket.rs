@@ -100,6 +100,27 @@ named_enum!(
     }
 );
 
+named_enum!(
+    /// An agent's access level in a department (as in Zammad). Each level includes the ones below.
+    AccessLevel, "access level" {
+        /// See the department's tickets.
+        Read = 0, "read";
+        /// Also open tickets in the department.
+        Create = 1, "create";
+        /// Also update, assign, set the status of, reply to and add notes to its tickets.
+        Change = 2, "change";
+        /// Also delete its tickets.
+        Full = 3, "full";
+    }
+);
+
+impl AccessLevel {
+    /// The level's name: `read`, `create`, `change` or `full`.
+    pub const fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
 impl Status {
     /// Checks a status change. Closed tickets stay closed, and no ticket goes back to `new`.
     pub fn check_transition(self, to: Status) -> Result<(), ValidationError> {

@@ -15,6 +15,7 @@ fn subject_key(subject: HistorySubject) -> (&'static str, i64) {
         HistorySubject::Requester(id) => ("requester", id.get()),
         HistorySubject::Organization(id) => ("organization", id.get()),
         HistorySubject::Field(id) => ("field", id.get()),
+        HistorySubject::Role(id) => ("role", id.get()),
     }
 }
 

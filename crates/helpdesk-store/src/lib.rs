@@ -25,6 +25,7 @@ use helpdesk_domain::Limits;
 
 pub use error::{DatabaseError, Entity, StoreError};
 pub use outbox::{ConsumerInfo, EventBatch, StartFrom};
+pub use people::PolicyData;
 pub use search::{Cursor, SearchPage, SearchQuery, SearchScope, SortBy, SortOrder};
 pub use tickets::ImportTicket;
 

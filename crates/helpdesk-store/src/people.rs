@@ -1,21 +1,24 @@
 //! Agents, departments, organisations, requesters and custom field definitions.
 
 use helpdesk_domain::{
-    Agent, AgentId, AgentUpdate, Attribution, Change, Department, DepartmentId, EventKind,
-    FieldDefinition, FieldId, HistoryField, HistorySubject, HistoryValue, NewAgent,
-    NewFieldDefinition, NewRequester, Organization, OrganizationId, Requester, RequesterId,
-    Timestamp, normalize_email, normalize_name,
+    AccessLevel, Agent, AgentId, AgentUpdate, Attribution, Change, Department, DepartmentId,
+    EventKind, FieldDefinition, FieldId, HistoryField, HistorySubject, HistoryValue, Membership,
+    NewAgent, NewFieldDefinition, NewRequester, Organization, OrganizationId, Requester,
+    RequesterId, Role, RoleId, Timestamp, normalize_email, normalize_name,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 
 use crate::Store;
-use crate::error::{Entity, Result, StoreError, not_found};
+use crate::error::{Entity, Result, StoreError, not_found, rule};
 use crate::history::record;
 use crate::outbox::{NewEvent, append};
-use crate::row::{from_json, is_unique_violation, to_json};
+use crate::row::{bad_code, from_json, is_unique_violation, to_json};
 
-const AGENT_COLUMNS: &str = "id, name, email, active, admin, created_at, updated_at";
+const AGENT_COLUMNS: &str = "id, name, email, active, admin, only_assigned, created_at, updated_at";
+
+/// The id of the built-in `agent` role, given to every new agent.
+const AGENT_ROLE: i64 = 2;
 
 fn read_agent(r: &Row<'_>) -> rusqlite::Result<Agent> {
     Ok(Agent {
@@ -24,30 +27,127 @@ fn read_agent(r: &Row<'_>) -> rusqlite::Result<Agent> {
         email: r.get(2)?,
         active: r.get(3)?,
         admin: r.get(4)?,
+        only_assigned: r.get(5)?,
+        roles: Vec::new(),
         departments: Vec::new(),
-        created_at: Timestamp::from_millis(r.get(5)?),
-        updated_at: Timestamp::from_millis(r.get(6)?),
+        created_at: Timestamp::from_millis(r.get(6)?),
+        updated_at: Timestamp::from_millis(r.get(7)?),
     })
 }
 
-fn agent_departments(conn: &Connection, agent: AgentId) -> rusqlite::Result<Vec<DepartmentId>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT department_id FROM department_members WHERE agent_id = ?1 ORDER BY department_id",
-    )?;
-    let rows = stmt.query_map([agent.get()], |r| Ok(DepartmentId::new(r.get(0)?)))?;
-    rows.collect()
+fn read_membership(r: &Row<'_>, start: usize) -> rusqlite::Result<Membership> {
+    let level: i64 = r.get(start + 1)?;
+    Ok(Membership {
+        department: DepartmentId::new(r.get(start)?),
+        level: AccessLevel::from_code(level)
+            .ok_or_else(|| bad_code(start + 1, "access level", level))?,
+    })
 }
 
 pub(crate) fn load_agent(conn: &Connection, id: AgentId) -> Result<Agent> {
-    let agent = conn
+    let mut agent = conn
         .prepare_cached(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?1"))?
         .query_row([id.get()], read_agent)
         .optional()?
         .ok_or_else(|| not_found(Entity::Agent, id))?;
-    Ok(Agent {
-        departments: agent_departments(conn, id)?,
-        ..agent
+    agent.departments = conn
+        .prepare_cached("SELECT department_id, level FROM department_members WHERE agent_id = ?1 ORDER BY department_id")?
+        .query_map([id.get()], |r| read_membership(r, 0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    agent.roles = conn
+        .prepare_cached("SELECT role_id FROM agent_roles WHERE agent_id = ?1 ORDER BY role_id")?
+        .query_map([id.get()], |r| Ok(RoleId::new(r.get(0)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(agent)
+}
+
+fn load_all_agents(conn: &Connection) -> Result<Vec<Agent>> {
+    let mut agents = conn
+        .prepare_cached(&format!("SELECT {AGENT_COLUMNS} FROM agents ORDER BY id"))?
+        .query_map([], read_agent)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let index: std::collections::HashMap<AgentId, usize> =
+        agents.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
+    let mut stmt = conn.prepare_cached("SELECT agent_id, department_id, level FROM department_members ORDER BY agent_id, department_id")?;
+    for row in stmt.query_map([], |r| {
+        Ok((AgentId::new(r.get(0)?), read_membership(r, 1)?))
+    })? {
+        let (agent, membership) = row?;
+        if let Some(&i) = index.get(&agent) {
+            agents[i].departments.push(membership);
+        }
+    }
+    let mut stmt = conn
+        .prepare_cached("SELECT agent_id, role_id FROM agent_roles ORDER BY agent_id, role_id")?;
+    for row in stmt.query_map([], |r| {
+        Ok((AgentId::new(r.get(0)?), RoleId::new(r.get(1)?)))
+    })? {
+        let (agent, role) = row?;
+        if let Some(&i) = index.get(&agent) {
+            agents[i].roles.push(role);
+        }
+    }
+    Ok(agents)
+}
+
+fn read_role(r: &Row<'_>) -> rusqlite::Result<Role> {
+    let permissions: String = r.get(2)?;
+    Ok(Role {
+        id: RoleId::new(r.get(0)?),
+        name: r.get(1)?,
+        permissions: permissions.split_whitespace().map(str::to_owned).collect(),
+        builtin: r.get(3)?,
     })
+}
+
+pub(crate) fn load_role(conn: &Connection, id: RoleId) -> Result<Role> {
+    conn.prepare_cached("SELECT id, name, permissions, builtin FROM roles WHERE id = ?1")?
+        .query_row([id.get()], read_role)
+        .optional()?
+        .ok_or_else(|| not_found(Entity::Role, id))
+}
+
+fn load_roles(conn: &Connection) -> Result<Vec<Role>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, name, permissions, builtin FROM roles ORDER BY id")?;
+    Ok(stmt
+        .query_map([], read_role)?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+fn load_departments(conn: &Connection) -> Result<Vec<Department>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, name, created_at FROM departments ORDER BY id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Department {
+            id: DepartmentId::new(r.get(0)?),
+            name: r.get(1)?,
+            created_at: Timestamp::from_millis(r.get(2)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+fn load_organizations(conn: &Connection) -> Result<Vec<Organization>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name, shared_tickets, created_at FROM organizations ORDER BY id",
+    )?;
+    Ok(stmt
+        .query_map([], read_organization)?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Everything the permission engine is compiled from, read in one snapshot.
+#[derive(Clone, Debug, Default)]
+pub struct PolicyData {
+    /// Every agent with roles and memberships.
+    pub agents: Vec<Agent>,
+    /// Every role (built-in rows carry no permissions: the code defines them).
+    pub roles: Vec<Role>,
+    /// Every department.
+    pub departments: Vec<Department>,
+    /// Every organisation.
+    pub organizations: Vec<Organization>,
 }
 
 pub(crate) fn load_department(conn: &Connection, id: DepartmentId) -> Result<Department> {
@@ -160,6 +260,8 @@ impl Store {
             .execute(params![input.name, input.email, norm, input.admin, at.as_millis()])
             .map_err(unique(Entity::Agent, "email", &input.email))?;
             let id = AgentId::new(tx.last_insert_rowid());
+            tx.prepare_cached("INSERT INTO agent_roles (agent_id, role_id) VALUES (?1, ?2)")?
+                .execute(params![id.get(), AGENT_ROLE])?;
             record(tx, at, by, HistorySubject::Agent(id), &Change::Created)?;
             self.event(
                 tx,
@@ -230,6 +332,17 @@ impl Store {
                     HistoryValue::Bool(admin),
                 ));
             }
+            if let Some(only) = update.only_assigned.filter(|o| *o != before.only_assigned) {
+                tx.execute(
+                    "UPDATE agents SET only_assigned = ?2 WHERE id = ?1",
+                    params![id.get(), only],
+                )?;
+                changes.push((
+                    HistoryField::OnlyAssigned,
+                    HistoryValue::Bool(before.only_assigned),
+                    HistoryValue::Bool(only),
+                ));
+            }
             if changes.is_empty() {
                 return Ok(before);
             }
@@ -280,26 +393,20 @@ impl Store {
         })
     }
 
-    /// Every agent, by id, with departments.
+    /// Every agent, by id, with roles and departments.
     pub fn agents(&self) -> Result<Vec<Agent>> {
+        self.read(|tx| load_all_agents(tx))
+    }
+
+    /// Everything the permission engine is compiled from, in one consistent snapshot.
+    pub fn policy_data(&self) -> Result<PolicyData> {
         self.read(|tx| {
-            let mut agents = tx
-                .prepare_cached(&format!("SELECT {AGENT_COLUMNS} FROM agents ORDER BY id"))?
-                .query_map([], read_agent)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut stmt = tx.prepare_cached("SELECT agent_id, department_id FROM department_members ORDER BY agent_id, department_id")?;
-            let members = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, DepartmentId::new(r.get(1)?))))?;
-            let mut i = 0;
-            for member in members {
-                let (agent, dept) = member?;
-                while i < agents.len() && agents[i].id.get() < agent {
-                    i += 1;
-                }
-                if let Some(a) = agents.get_mut(i).filter(|a| a.id.get() == agent) {
-                    a.departments.push(dept);
-                }
-            }
-            Ok(agents)
+            Ok(PolicyData {
+                agents: load_all_agents(tx)?,
+                roles: load_roles(tx)?,
+                departments: load_departments(tx)?,
+                organizations: load_organizations(tx)?,
+            })
         })
     }
 
@@ -337,33 +444,22 @@ impl Store {
 
     /// Every department, by id.
     pub fn departments(&self) -> Result<Vec<Department>> {
-        self.read(|tx| {
-            let mut stmt =
-                tx.prepare_cached("SELECT id, name, created_at FROM departments ORDER BY id")?;
-            let rows = stmt.query_map([], |r| {
-                Ok(Department {
-                    id: DepartmentId::new(r.get(0)?),
-                    name: r.get(1)?,
-                    created_at: Timestamp::from_millis(r.get(2)?),
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        self.read(|tx| load_departments(tx))
     }
 
-    /// Adds an agent to a department (no change if already a member).
+    /// Makes an agent a member of a department at `level`, or changes its level there.
     pub fn add_member(
         &self,
         at: Timestamp,
         by: &Attribution,
         department: DepartmentId,
         agent: AgentId,
+        level: AccessLevel,
     ) -> Result<()> {
-        self.set_membership(at, by, department, agent, true)
+        self.set_membership(at, by, department, agent, Some(level))
     }
 
-    /// Removes an agent from a department. Tickets of that department assigned to the agent are
-    /// unassigned in the same transaction, so no ticket keeps an assignee outside its department.
+    /// Removes an agent from a department (no change if not a member).
     pub fn remove_member(
         &self,
         at: Timestamp,
@@ -371,47 +467,184 @@ impl Store {
         department: DepartmentId,
         agent: AgentId,
     ) -> Result<()> {
-        self.set_membership(at, by, department, agent, false)
+        self.set_membership(at, by, department, agent, None)
     }
 
+    /// Sets or removes a membership. When the agent can no longer change the department's
+    /// tickets (removed, or below `change`), its tickets there are unassigned in the same
+    /// transaction, so no ticket keeps an assignee who cannot work on it.
     fn set_membership(
         &self,
         at: Timestamp,
         by: &Attribution,
         department: DepartmentId,
         agent: AgentId,
-        member: bool,
+        level: Option<AccessLevel>,
     ) -> Result<()> {
         self.write(|tx| {
             load_department(tx, department)?;
-            load_agent(tx, agent)?;
-            let changed = if member {
-                tx.execute(
-                    "INSERT OR IGNORE INTO department_members (department_id, agent_id) VALUES (?1, ?2)",
-                    params![department.get(), agent.get()],
-                )?
-            } else {
-                tx.execute(
-                    "DELETE FROM department_members WHERE department_id = ?1 AND agent_id = ?2",
-                    params![department.get(), agent.get()],
-                )?
-            };
-            if changed == 0 {
+            let before = load_agent(tx, agent)?.level_in(department);
+            if before == level {
                 return Ok(());
             }
-            let change = if member { Change::MemberAdded { agent } } else { Change::MemberRemoved { agent } };
+            let change = match (before, level) {
+                (None, Some(level)) => Change::MemberAdded { agent, level },
+                (Some(old), Some(new)) => Change::MemberLevel { agent, old, new },
+                (Some(_), None) => Change::MemberRemoved { agent },
+                (None, None) => return Ok(()),
+            };
+            match level {
+                Some(level) => tx.execute(
+                    "INSERT INTO department_members (department_id, agent_id, level) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (department_id, agent_id) DO UPDATE SET level = excluded.level",
+                    params![department.get(), agent.get(), level.code()],
+                )?,
+                None => tx.execute(
+                    "DELETE FROM department_members WHERE department_id = ?1 AND agent_id = ?2",
+                    params![department.get(), agent.get()],
+                )?,
+            };
             record(tx, at, by, HistorySubject::Department(department), &change)?;
+            self.event(tx, at, by, EventKind::DepartmentUpdated, json!({ "department": department, "change": change }))?;
+            if level.is_none_or(|l| l < AccessLevel::Change) {
+                crate::tickets::unassign_outside_department(self, tx, at, by, department, agent)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Creates a role with the given permissions (scope names, validated by the caller).
+    pub fn create_role(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        name: &str,
+        permissions: &[String],
+    ) -> Result<Role> {
+        let name = normalize_name("name", name, &self.limits)?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO roles (name, name_norm, permissions, builtin, created_at) VALUES (?1, ?2, ?3, 0, ?4)",
+                params![name, name.to_lowercase(), permissions.join(" "), at.as_millis()],
+            )
+            .map_err(unique(Entity::Role, "name", &name))?;
+            let id = RoleId::new(tx.last_insert_rowid());
+            record(tx, at, by, HistorySubject::Role(id), &Change::Created)?;
+            self.event(tx, at, by, EventKind::RoleCreated, json!({ "role": id, "name": name, "permissions": permissions }))?;
+            load_role(tx, id)
+        })
+    }
+
+    /// Replaces a custom role's permissions. Built-in roles cannot change.
+    pub fn update_role(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        id: RoleId,
+        permissions: &[String],
+    ) -> Result<Role> {
+        self.write(|tx| {
+            let before = load_role(tx, id)?;
+            if before.builtin {
+                return Err(rule(
+                    "role",
+                    format!("`{}` is built in and cannot change", before.name),
+                ));
+            }
+            if before.permissions == permissions {
+                return Ok(before);
+            }
+            tx.execute(
+                "UPDATE roles SET permissions = ?2 WHERE id = ?1",
+                params![id.get(), permissions.join(" ")],
+            )?;
+            let change = Change::Set {
+                field: HistoryField::Permissions,
+                old: HistoryValue::Names(before.permissions.clone()),
+                new: HistoryValue::Names(permissions.to_vec()),
+            };
+            record(tx, at, by, HistorySubject::Role(id), &change)?;
             self.event(
                 tx,
                 at,
                 by,
-                EventKind::DepartmentUpdated,
-                json!({ "department": department, if member { "member_added" } else { "member_removed" }: agent }),
+                EventKind::RoleUpdated,
+                json!({ "role": id, "permissions": permissions }),
             )?;
-            if !member {
-                crate::tickets::unassign_outside_department(self, tx, at, by, department, agent)?;
+            load_role(tx, id)
+        })
+    }
+
+    /// Deletes a custom role; agents that had it lose it.
+    pub fn delete_role(&self, at: Timestamp, by: &Attribution, id: RoleId) -> Result<()> {
+        self.write(|tx| {
+            let role = load_role(tx, id)?;
+            if role.builtin {
+                return Err(rule(
+                    "role",
+                    format!("`{}` is built in and cannot be deleted", role.name),
+                ));
             }
+            tx.execute("DELETE FROM roles WHERE id = ?1", [id.get()])?;
+            record(tx, at, by, HistorySubject::Role(id), &Change::Deleted)?;
+            self.event(
+                tx,
+                at,
+                by,
+                EventKind::RoleDeleted,
+                json!({ "role": id, "name": role.name }),
+            )?;
             Ok(())
+        })
+    }
+
+    /// Every role, by id.
+    pub fn roles(&self) -> Result<Vec<Role>> {
+        self.read(|tx| load_roles(tx))
+    }
+
+    /// Replaces an agent's roles.
+    pub fn set_agent_roles(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        agent: AgentId,
+        roles: &[RoleId],
+    ) -> Result<Agent> {
+        let mut roles = roles.to_vec();
+        roles.sort();
+        roles.dedup();
+        self.write(|tx| {
+            let before = load_agent(tx, agent)?;
+            for role in &roles {
+                load_role(tx, *role)?;
+            }
+            if before.roles == roles {
+                return Ok(before);
+            }
+            tx.execute("DELETE FROM agent_roles WHERE agent_id = ?1", [agent.get()])?;
+            for role in &roles {
+                tx.prepare_cached("INSERT INTO agent_roles (agent_id, role_id) VALUES (?1, ?2)")?
+                    .execute(params![agent.get(), role.get()])?;
+            }
+            tx.execute(
+                "UPDATE agents SET updated_at = ?2 WHERE id = ?1",
+                params![agent.get(), at.as_millis()],
+            )?;
+            let change = Change::Set {
+                field: HistoryField::Roles,
+                old: HistoryValue::Roles(before.roles.clone()),
+                new: HistoryValue::Roles(roles.clone()),
+            };
+            record(tx, at, by, HistorySubject::Agent(agent), &change)?;
+            self.event(
+                tx,
+                at,
+                by,
+                EventKind::AgentUpdated,
+                json!({ "agent": agent, "changes": ["roles"] }),
+            )?;
+            load_agent(tx, agent)
         })
     }
 
@@ -439,14 +672,7 @@ impl Store {
 
     /// Every organisation, by id.
     pub fn organizations(&self) -> Result<Vec<Organization>> {
-        self.read(|tx| {
-            let mut stmt = tx.prepare_cached(
-                "SELECT id, name, shared_tickets, created_at FROM organizations ORDER BY id",
-            )?;
-            Ok(stmt
-                .query_map([], read_organization)?
-                .collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        self.read(|tx| load_organizations(tx))
     }
 
     /// Creates a requester.

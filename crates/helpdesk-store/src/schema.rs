@@ -15,11 +15,33 @@ CREATE TABLE agents (
     name        TEXT NOT NULL,
     email       TEXT NOT NULL,
     email_norm  TEXT NOT NULL UNIQUE,
-    active      INTEGER NOT NULL,
-    admin       INTEGER NOT NULL,
-    created_at  INTEGER NOT NULL,
-    updated_at  INTEGER NOT NULL
+    active        INTEGER NOT NULL,
+    admin         INTEGER NOT NULL,
+    only_assigned INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
 );
+
+-- Roles: named permission sets. Rows 1-3 are the built-in roles; their permissions are defined
+-- by the code (so a new version can refine them), and `permissions` stays empty for them.
+CREATE TABLE roles (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    name_norm   TEXT NOT NULL UNIQUE,
+    permissions TEXT NOT NULL,
+    builtin     INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+INSERT INTO roles (id, name, name_norm, permissions, builtin, created_at) VALUES
+    (1, 'administrator', 'administrator', '', 1, 0),
+    (2, 'agent', 'agent', '', 1, 0),
+    (3, 'read-only', 'read-only', '', 1, 0);
+
+CREATE TABLE agent_roles (
+    agent_id INTEGER NOT NULL REFERENCES agents(id),
+    role_id  INTEGER NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
+    PRIMARY KEY (agent_id, role_id)
+) WITHOUT ROWID;
 
 CREATE TABLE departments (
     id          INTEGER PRIMARY KEY,
@@ -31,6 +53,7 @@ CREATE TABLE departments (
 CREATE TABLE department_members (
     department_id INTEGER NOT NULL REFERENCES departments(id),
     agent_id      INTEGER NOT NULL REFERENCES agents(id),
+    level         INTEGER NOT NULL,
     PRIMARY KEY (department_id, agent_id)
 ) WITHOUT ROWID;
 CREATE INDEX department_members_agent ON department_members(agent_id, department_id);

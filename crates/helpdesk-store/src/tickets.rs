@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use helpdesk_domain::{
-    Actor, AgentId, Attribution, Author, Change, DepartmentId, EventKind, FieldDefinition,
-    FieldValue, HistoryField, HistorySubject, HistoryValue, Message, MessageId, MessageKind,
-    NewMessage, NewTicket, OrganizationId, Priority, RequesterId, Status, Ticket, TicketId,
-    TicketUpdate, Timestamp, ValidationError,
+    AccessLevel, Actor, AgentId, Attribution, Author, Change, DepartmentId, EventKind,
+    FieldDefinition, FieldValue, HistoryField, HistorySubject, HistoryValue, Message, MessageId,
+    MessageKind, NewMessage, NewTicket, OrganizationId, Priority, RequesterId, Status, Ticket,
+    TicketId, TicketUpdate, Timestamp, ValidationError,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
@@ -88,7 +88,8 @@ pub(crate) fn load_ticket(conn: &Connection, id: TicketId) -> Result<Ticket> {
     Ok(ticket)
 }
 
-/// Checks that `agent` may be assigned tickets of `department`: active and a member.
+/// Checks that `agent` may be assigned tickets of `department`: active, and a member with at
+/// least the `change` level (administrators may work anywhere).
 fn check_assignable(conn: &Connection, agent: AgentId, department: DepartmentId) -> Result<()> {
     let agent = load_agent(conn, agent)?;
     if !agent.active {
@@ -97,17 +98,32 @@ fn check_assignable(conn: &Connection, agent: AgentId, department: DepartmentId)
             format!("agent `{}` is disabled", agent.name),
         ));
     }
-    if !agent.departments.contains(&department) {
-        let dept = load_department(conn, department)?;
-        return Err(rule(
-            "assignee",
-            format!(
-                "agent `{}` is not a member of department `{}`",
-                agent.name, dept.name
-            ),
-        ));
+    if agent.admin {
+        return Ok(());
     }
-    Ok(())
+    match agent.level_in(department) {
+        Some(level) if level >= AccessLevel::Change => Ok(()),
+        Some(level) => {
+            let dept = load_department(conn, department)?;
+            Err(rule(
+                "assignee",
+                format!(
+                    "agent `{}` may only {level} tickets in department `{}`",
+                    agent.name, dept.name
+                ),
+            ))
+        }
+        None => {
+            let dept = load_department(conn, department)?;
+            Err(rule(
+                "assignee",
+                format!(
+                    "agent `{}` is not a member of department `{}`",
+                    agent.name, dept.name
+                ),
+            ))
+        }
+    }
 }
 
 /// The author of a message: the one named, or else the acting person. The system handle must

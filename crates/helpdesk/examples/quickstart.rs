@@ -47,8 +47,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             admin: false,
         },
     )?;
-    desk.add_member(&root, billing.id, ann.id)?;
-    desk.add_member(&root, hardware.id, hal.id)?;
+    desk.add_member(&root, billing.id, ann.id, helpdesk::AccessLevel::Change)?;
+    desk.add_member(&root, hardware.id, hal.id, helpdesk::AccessLevel::Change)?;
     let bob = desk.create_requester(
         &root,
         NewRequester {
@@ -175,7 +175,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let backup = path.with_extension("backup.db");
     let _ = std::fs::remove_file(&backup);
-    desk.backup_to(&root, &backup)?;
+    system.backup_to(&backup)?;
     println!(
         "online backup written to {}; integrity check: {:?}",
         backup.display(),

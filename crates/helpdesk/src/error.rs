@@ -3,6 +3,9 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
+use helpdesk_authz::{Action, DenyReason, Policy, PolicyError};
 use helpdesk_domain::{Entity, TicketId, ValidationError};
 use helpdesk_store::StoreError;
 
@@ -80,28 +83,62 @@ pub enum Error {
     Storage(StorageError),
 }
 
-/// Why a principal was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a principal was refused: the engine's reason (data, formatted only when shown) or a
+/// rule of the facade.
+#[derive(Clone)]
 pub struct Denied {
-    reason: String,
+    kind: DeniedKind,
+}
+
+#[derive(Clone)]
+enum DeniedKind {
+    Engine {
+        reason: DenyReason,
+        policy: Arc<Policy>,
+    },
+    Rule(&'static str),
 }
 
 impl Denied {
-    pub(crate) fn new(reason: impl Into<String>) -> Self {
+    pub(crate) fn engine(reason: DenyReason, policy: Arc<Policy>) -> Self {
         Self {
-            reason: reason.into(),
+            kind: DeniedKind::Engine { reason, policy },
         }
     }
 
-    /// The reason, for a person.
-    pub fn reason(&self) -> &str {
-        &self.reason
+    pub(crate) fn rule(reason: &'static str) -> Self {
+        Self {
+            kind: DeniedKind::Rule(reason),
+        }
+    }
+
+    /// The scope that a key, token or plugin grant lacked, if that is why.
+    pub fn missing_scope(&self) -> Option<Action> {
+        match self.kind {
+            DeniedKind::Engine {
+                reason:
+                    DenyReason::KeyLacksScope { action, .. }
+                    | DenyReason::TokenLacksScope { action, .. }
+                    | DenyReason::PluginLacksScope { action, .. },
+                ..
+            } => Some(action),
+            _ => None,
+        }
     }
 }
 
 impl fmt::Display for Denied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.reason)
+        match &self.kind {
+            DeniedKind::Engine { reason, policy } => fmt::Display::fmt(&reason.explain(policy), f),
+            DeniedKind::Rule(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl fmt::Debug for Denied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Denied").field(&self.to_string()).finish()
     }
 }
 
@@ -152,6 +189,15 @@ impl From<StoreError> for Error {
             StoreError::Outbox(m) => Error::Outbox(m),
             other => Error::Storage(StorageError(other)),
         }
+    }
+}
+
+impl From<PolicyError> for Error {
+    fn from(e: PolicyError) -> Self {
+        Error::Invalid(ValidationError::Malformed {
+            field: "policy",
+            reason: e.to_string(),
+        })
     }
 }
 

@@ -1,0 +1,102 @@
+//! The compiled permission policy: built from storage, swapped in atomically after every change
+//! to roles, agents, memberships, departments or organisations.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use helpdesk_authz::{
+    AgentGrant, DepartmentInfo, OrganizationInfo, Policy, PolicyInput, Role as PolicyRole, Scopes,
+};
+use helpdesk_store::{PolicyData, Store};
+use parking_lot::Mutex;
+
+use crate::error::Result;
+
+/// The current policy. Readers load it without locks; rebuilds are serialised so that the last
+/// rebuild to run always reads the latest committed state.
+#[derive(Debug)]
+pub(crate) struct PolicyCell {
+    current: ArcSwap<Policy>,
+    rebuild: Mutex<()>,
+}
+
+impl PolicyCell {
+    pub(crate) fn load(store: &Store) -> Result<Self> {
+        Ok(Self {
+            current: ArcSwap::from_pointee(compile(store.policy_data()?)?),
+            rebuild: Mutex::new(()),
+        })
+    }
+
+    /// The policy in force now.
+    pub(crate) fn get(&self) -> arc_swap::Guard<Arc<Policy>> {
+        self.current.load()
+    }
+
+    /// Recompiles from storage and swaps the result in; the very next decision uses it.
+    pub(crate) fn refresh(&self, store: &Store) -> Result<()> {
+        let _serialised = self.rebuild.lock();
+        let policy = compile(store.policy_data()?)?;
+        self.current.store(Arc::new(policy));
+        Ok(())
+    }
+}
+
+/// Turns stored roles, agents and memberships into the engine's compiled form.
+fn compile(data: PolicyData) -> Result<Policy> {
+    let builtins = PolicyRole::builtins();
+    let mut roles: Vec<PolicyRole> = builtins.to_vec();
+    for role in data.roles.into_iter().filter(|r| !r.builtin) {
+        // Stored permissions were validated when written; a name this version no longer knows
+        // grants nothing rather than failing the whole policy.
+        let permissions: Scopes = role
+            .permissions
+            .iter()
+            .filter_map(|name| name.parse().ok())
+            .collect();
+        roles.push(PolicyRole {
+            id: role.id,
+            name: role.name,
+            permissions,
+        });
+    }
+    let agents = data
+        .agents
+        .into_iter()
+        .map(|a| AgentGrant {
+            id: a.id,
+            name: a.name,
+            active: a.active,
+            admin: a.admin,
+            roles: a.roles,
+            levels: a
+                .departments
+                .into_iter()
+                .map(|m| (m.department, m.level))
+                .collect(),
+            only_assigned: a.only_assigned,
+        })
+        .collect();
+    let departments = data
+        .departments
+        .into_iter()
+        .map(|d| DepartmentInfo {
+            id: d.id,
+            name: d.name,
+        })
+        .collect();
+    let organizations = data
+        .organizations
+        .into_iter()
+        .map(|o| OrganizationInfo {
+            id: o.id,
+            shared_tickets: o.shared_tickets,
+        })
+        .collect();
+    Ok(Policy::build(PolicyInput {
+        roles,
+        agents,
+        departments,
+        organizations,
+    })?)
+}

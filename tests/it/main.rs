@@ -5,6 +5,7 @@ mod crash;
 mod history;
 mod outbox;
 mod people;
+mod permissions;
 mod search;
 mod storage;
 mod tickets;

@@ -1,5 +1,6 @@
 //! Permission checks: the compiled `helpdesk-authz` engine against the same rules written as
-//! Cedar policies, on a helpdesk of 20 roles, 50 departments and 1,000 agents.
+//! Cedar policies, on a helpdesk of 20 roles, 50 departments and 1,000 agents; and the cost of
+//! pushing a principal's reach into a search over 100,000 tickets.
 
 use std::collections::{HashMap, HashSet};
 use std::hint::black_box;
@@ -230,7 +231,7 @@ fn policies(input: &PolicyInput) -> Result<PolicySet> {
                 .iter()
                 .filter(move |a| a.required_level() == Some(level))
         };
-        for level in AccessLevel::ALL {
+        for &level in AccessLevel::ALL {
             let actions = action_list(at(level));
             if actions.is_empty() {
                 continue;
@@ -270,7 +271,7 @@ fn entities(input: &PolicyInput, ticket: &TicketAttrs) -> Result<Entities> {
     }
     for department in &input.departments {
         let mut attrs = HashMap::new();
-        for level in AccessLevel::ALL {
+        for &level in AccessLevel::ALL {
             attrs.insert(
                 level.to_string(),
                 RestrictedExpression::new_entity_uid(group(department.id, level)?),
@@ -292,7 +293,11 @@ fn entities(input: &PolicyInput, ticket: &TicketAttrs) -> Result<Entities> {
             parents.insert(uid("Role", &role.to_string())?);
         }
         for &(department, has) in &agent.levels {
-            for level in AccessLevel::ALL.into_iter().filter(|level| *level <= has) {
+            for level in AccessLevel::ALL
+                .iter()
+                .copied()
+                .filter(|level| *level <= has)
+            {
                 parents.insert(group(department, level)?);
             }
         }
@@ -417,7 +422,79 @@ fn authz(c: &mut Criterion) {
     let mut group = c.benchmark_group("authz");
     bench_decide(&mut group, &fixture);
     bench_cedar(&mut group, &cedar, &request);
+    if let Err(error) = bench_search(&mut group) {
+        #[expect(clippy::panic, reason = "a benchmark cannot run without its fixture")]
+        {
+            panic!("search benchmark set-up failed: {error:#}");
+        }
+    }
     group.finish();
+}
+
+/// The query of `storage/search_fts`, run by an administrator who reads every ticket and by an
+/// agent who reads a quarter of the departments: the reach is part of the SQL query.
+fn bench_search(group: &mut BenchmarkGroup<'_, WallTime>) -> Result<()> {
+    use helpdesk::{AccessLevel, Helpdesk, NewAgent, Options, SearchQuery, Status};
+    let tickets = if helpdesk_benches::test_mode() {
+        2_000
+    } else {
+        100_000
+    };
+    let dir = tempfile::tempdir()?;
+    let (desk, system) = Helpdesk::open(dir.path().join("search.db"), Options::default())?;
+    let seeded = helpdesk_benches::seed(&desk, &system, 20, tickets)?;
+    let root = system.principal();
+    let admin = desk
+        .agents(&root)?
+        .into_iter()
+        .find(|a| a.admin)
+        .context("the seed has an administrator")?;
+    let quarter = desk.create_agent(
+        &root,
+        NewAgent {
+            name: "Quarter".into(),
+            email: "quarter@bench.test".into(),
+            admin: false,
+        },
+    )?;
+    for department in seeded.departments.iter().step_by(4) {
+        desk.add_member(&root, *department, quarter.id, AccessLevel::Read)?;
+    }
+    let as_admin = system.agent(admin.id)?;
+    let as_quarter = system.agent(quarter.id)?;
+    let query = SearchQuery {
+        text: Some(helpdesk_benches::RARE_WORD.into()),
+        statuses: vec![Status::Open],
+        limit: Some(50),
+        ..SearchQuery::default()
+    };
+    let all = desk.search(&as_admin, &query)?;
+    let some = desk.search(&as_quarter, &query)?;
+    ensure!(
+        !some.tickets.is_empty() && some.tickets.len() <= all.tickets.len(),
+        "the reach must narrow the results"
+    );
+    ensure!(
+        some.tickets.iter().all(|t| seeded
+            .departments
+            .iter()
+            .step_by(4)
+            .any(|d| *d == t.department)),
+        "a ticket outside the agent's reach was returned"
+    );
+    group.bench_function("search_unfiltered", |b| {
+        b.iter(|| {
+            desk.search(&as_admin, black_box(&query))
+                .map(|p| p.tickets.len())
+        })
+    });
+    group.bench_function("search_filtered", |b| {
+        b.iter(|| {
+            desk.search(&as_quarter, black_box(&query))
+                .map(|p| p.tickets.len())
+        })
+    });
+    Ok(())
 }
 
 criterion_group!(benches, authz);

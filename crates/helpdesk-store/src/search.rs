@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Store;
 use crate::error::Result;
-use crate::tickets::{complete_ticket, read_ticket_row};
+use crate::tickets::{complete_tickets, read_ticket_row};
 
 /// Which timestamp orders the results (ties broken by ticket id, so the order is total).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -287,7 +287,18 @@ impl Store {
             if let Some(fts) = fts_query(text) {
                 let p = push_param(&mut params, Value::Text(fts));
                 let public = if public_only { " AND public = 1" } else { "" };
-                sql.push_str(&format!(" AND t.id IN (SELECT ticket_id FROM search_index WHERE search_index MATCH {p}{public})"));
+                // Drive the query from the full-text matches: a term usually matches a small
+                // fraction of tickets, and walking an index in sort order until a page of them
+                // turns up would touch most of the table when the reach or filters are narrow.
+                // CROSS JOIN pins the matches as the outer loop; the page is sorted afterwards.
+                sql = sql.replacen(
+                    "FROM tickets t WHERE 1",
+                    &format!(
+                        "FROM (SELECT DISTINCT ticket_id AS id FROM search_index WHERE search_index MATCH {p}{public}) m \
+                         CROSS JOIN tickets t ON t.id = m.id WHERE 1"
+                    ),
+                    1,
+                );
             }
         }
         if !query.statuses.is_empty() {
@@ -372,9 +383,7 @@ impl Store {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let more = tickets.len() > limit;
             tickets.truncate(limit);
-            for ticket in &mut tickets {
-                complete_ticket(tx, ticket)?;
-            }
+            complete_tickets(tx, &mut tickets)?;
             let next = match tickets.last() {
                 Some(last) if more => {
                     let key = match query.sort {

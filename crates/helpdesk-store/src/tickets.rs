@@ -58,21 +58,45 @@ pub(crate) fn read_ticket_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
 
 /// Fills in tags and custom field values of a ticket read from its row.
 pub(crate) fn complete_ticket(conn: &Connection, ticket: &mut Ticket) -> Result<()> {
-    let mut stmt =
-        conn.prepare_cached("SELECT tag FROM ticket_tags WHERE ticket_id = ?1 ORDER BY tag")?;
-    ticket.tags = stmt
-        .query_map([ticket.id.get()], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?;
+    complete_tickets(conn, std::slice::from_mut(ticket))
+}
+
+/// Fills in tags and custom field values of many tickets with two queries in all.
+pub(crate) fn complete_tickets(conn: &Connection, tickets: &mut [Ticket]) -> Result<()> {
+    if tickets.is_empty() {
+        return Ok(());
+    }
+    let index: std::collections::HashMap<i64, usize> = tickets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.id.get(), i))
+        .collect();
+    let ids = to_json(&tickets.iter().map(|t| t.id.get()).collect::<Vec<_>>())?;
     let mut stmt = conn.prepare_cached(
-        "SELECT f.key, v.value FROM ticket_field_values v JOIN custom_fields f ON f.id = v.field_id
-         WHERE v.ticket_id = ?1",
+        "SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN (SELECT value FROM json_each(?1))
+         ORDER BY ticket_id, tag",
     )?;
-    let rows = stmt.query_map([ticket.id.get()], |r| {
-        let key: String = r.get(0)?;
-        let value: FieldValue = from_json(1, &r.get::<_, String>(1)?)?;
-        Ok((key, value))
-    })?;
-    ticket.fields = rows.collect::<rusqlite::Result<BTreeMap<_, _>>>()?;
+    for row in stmt.query_map([&ids], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })? {
+        let (id, tag) = row?;
+        if let Some(&i) = index.get(&id) {
+            tickets[i].tags.push(tag);
+        }
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT v.ticket_id, f.key, v.value FROM ticket_field_values v JOIN custom_fields f ON f.id = v.field_id
+         WHERE v.ticket_id IN (SELECT value FROM json_each(?1))",
+    )?;
+    for row in stmt.query_map([&ids], |r| {
+        let value: FieldValue = from_json(2, &r.get::<_, String>(2)?)?;
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, value))
+    })? {
+        let (id, key, value) = row?;
+        if let Some(&i) = index.get(&id) {
+            tickets[i].fields.insert(key, value);
+        }
+    }
     Ok(())
 }
 

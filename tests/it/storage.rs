@@ -165,3 +165,12 @@ fn online_backup_copies_a_database_in_use() -> anyhow::Result<()> {
     assert_eq!(copy.integrity_check()?, ["ok"]);
     Ok(())
 }
+
+#[test]
+fn handles_are_send_sync_and_cheap_to_clone() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<Helpdesk>();
+    assert_send_sync::<helpdesk::SystemHandle>();
+    assert_send_sync::<helpdesk::Principal>();
+    assert_eq!(std::mem::size_of::<Helpdesk>(), std::mem::size_of::<usize>(), "one pointer");
+}

@@ -3,6 +3,7 @@
 mod concurrency;
 mod crash;
 mod history;
+mod keys;
 mod outbox;
 mod people;
 mod permissions;

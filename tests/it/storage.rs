@@ -172,5 +172,9 @@ fn handles_are_send_sync_and_cheap_to_clone() {
     assert_send_sync::<Helpdesk>();
     assert_send_sync::<helpdesk::SystemHandle>();
     assert_send_sync::<helpdesk::Principal>();
-    assert_eq!(std::mem::size_of::<Helpdesk>(), std::mem::size_of::<usize>(), "one pointer");
+    assert_eq!(
+        std::mem::size_of::<Helpdesk>(),
+        std::mem::size_of::<usize>(),
+        "one pointer"
+    );
 }

@@ -86,6 +86,12 @@ pub enum Entity {
     Consumer,
     /// A role.
     Role,
+    /// An API key.
+    Key,
+    /// An access token.
+    Token,
+    /// A plugin install.
+    Install,
 }
 
 impl fmt::Display for Entity {
@@ -100,6 +106,9 @@ impl fmt::Display for Entity {
             Entity::Field => "custom field",
             Entity::Consumer => "outbox consumer",
             Entity::Role => "role",
+            Entity::Install => "plugin install",
+            Entity::Key => "api key",
+            Entity::Token => "access token",
         })
     }
 }

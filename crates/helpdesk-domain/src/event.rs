@@ -60,6 +60,34 @@ pub enum EventKind {
     /// `role.deleted`
     #[serde(rename = "role.deleted")]
     RoleDeleted,
+    /// `key.created`
+    #[serde(rename = "key.created")]
+    KeyCreated,
+    /// `key.updated`: enabled or disabled.
+    #[serde(rename = "key.updated")]
+    KeyUpdated,
+    /// `key.regenerated`: the secret was replaced.
+    #[serde(rename = "key.regenerated")]
+    KeyRegenerated,
+    /// `key.deleted`
+    #[serde(rename = "key.deleted")]
+    KeyDeleted,
+    /// `token.minted`: an access token was minted from a key.
+    #[serde(rename = "token.minted")]
+    TokenMinted,
+    /// `token.revoked`
+    #[serde(rename = "token.revoked")]
+    TokenRevoked,
+    /// `plugin.installed`: a plugin was installed; `data` has the install, plugin id and grant.
+    #[serde(rename = "plugin.installed")]
+    PluginInstalled,
+    /// `plugin.updated`: enabled, disabled (by hand or automatically), upgraded or re-granted;
+    /// `data.change` says which.
+    #[serde(rename = "plugin.updated")]
+    PluginUpdated,
+    /// `plugin.uninstalled`
+    #[serde(rename = "plugin.uninstalled")]
+    PluginUninstalled,
 }
 
 impl EventKind {
@@ -81,6 +109,15 @@ impl EventKind {
         EventKind::RoleCreated,
         EventKind::RoleUpdated,
         EventKind::RoleDeleted,
+        EventKind::KeyCreated,
+        EventKind::KeyUpdated,
+        EventKind::KeyRegenerated,
+        EventKind::KeyDeleted,
+        EventKind::TokenMinted,
+        EventKind::TokenRevoked,
+        EventKind::PluginInstalled,
+        EventKind::PluginUpdated,
+        EventKind::PluginUninstalled,
     ];
 
     /// The stable name.
@@ -102,6 +139,15 @@ impl EventKind {
             EventKind::RoleCreated => "role.created",
             EventKind::RoleUpdated => "role.updated",
             EventKind::RoleDeleted => "role.deleted",
+            EventKind::PluginInstalled => "plugin.installed",
+            EventKind::PluginUpdated => "plugin.updated",
+            EventKind::PluginUninstalled => "plugin.uninstalled",
+            EventKind::KeyCreated => "key.created",
+            EventKind::KeyUpdated => "key.updated",
+            EventKind::KeyRegenerated => "key.regenerated",
+            EventKind::KeyDeleted => "key.deleted",
+            EventKind::TokenMinted => "token.minted",
+            EventKind::TokenRevoked => "token.revoked",
         }
     }
 

@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 use crate::actor::Attribution;
 use crate::fields::FieldValue;
 use crate::ids::{
-    AgentId, DepartmentId, FieldId, HistoryId, MessageId, OrganizationId, RequesterId, RoleId,
-    TicketId,
+    AgentId, DepartmentId, FieldId, HistoryId, KeyId, MessageId, OrganizationId, RequesterId,
+    RoleId, TicketId, TokenId,
 };
+use crate::keys::ActAs;
 use crate::ticket::{AccessLevel, MessageKind, Priority, Status};
 use crate::time::Timestamp;
 
@@ -29,6 +30,8 @@ pub enum HistorySubject {
     Field(FieldId),
     /// A role.
     Role(RoleId),
+    /// An API key (and the access tokens minted from it).
+    Key(KeyId),
 }
 
 /// A field that a change touched.
@@ -61,6 +64,8 @@ pub enum HistoryField {
     Roles,
     /// A role's permissions.
     Permissions,
+    /// An API key's enabled flag.
+    Enabled,
 }
 
 /// A value in a history entry.
@@ -145,6 +150,26 @@ pub enum Change {
     MemberRemoved {
         /// The agent.
         agent: AgentId,
+    },
+    /// An API key's secret was replaced by a new one; the old one is refused from then on, or
+    /// from `overlap_until` when an overlap window was asked for.
+    SecretRegenerated {
+        /// The end of the window in which the old secret still works, if any.
+        overlap_until: Option<Timestamp>,
+    },
+    /// An access token was minted from the key.
+    TokenMinted {
+        /// The token.
+        token: TokenId,
+        /// The person it acts as.
+        person: ActAs,
+        /// When it expires.
+        expires_at: Timestamp,
+    },
+    /// An access token of the key was revoked before it expired.
+    TokenRevoked {
+        /// The token.
+        token: TokenId,
     },
 }
 

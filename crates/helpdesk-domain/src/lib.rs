@@ -9,6 +9,7 @@ mod event;
 mod fields;
 mod history;
 mod ids;
+mod keys;
 mod people;
 mod ticket;
 mod time;
@@ -23,6 +24,7 @@ pub use ids::{
     AgentId, DepartmentId, FieldId, HistoryId, InstallId, KeyId, MessageId, OrganizationId,
     RequesterId, RoleId, TicketId, TokenId,
 };
+pub use keys::{ActAs, KeyKind, Network};
 pub use people::{
     Agent, AgentUpdate, Department, Membership, NewAgent, NewRequester, Organization, Requester,
     Role,

@@ -16,6 +16,7 @@ fn subject_key(subject: HistorySubject) -> (&'static str, i64) {
         HistorySubject::Organization(id) => ("organization", id.get()),
         HistorySubject::Field(id) => ("field", id.get()),
         HistorySubject::Role(id) => ("role", id.get()),
+        HistorySubject::Key(id) => ("key", id.get()),
     }
 }
 

@@ -7,9 +7,11 @@
 
 mod error;
 mod history;
+mod keys;
 mod open;
 mod outbox;
 mod people;
+mod plugins;
 mod row;
 mod schema;
 mod search;
@@ -24,8 +26,13 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use helpdesk_domain::Limits;
 
 pub use error::{DatabaseError, Entity, StoreError};
+pub use keys::{KeyLogRecord, KeyRecord, NewKeyRecord, NewTokenRecord, TokenRecord};
 pub use outbox::{ConsumerInfo, EventBatch, StartFrom};
 pub use people::PolicyData;
+pub use plugins::{
+    AppAgentSpec, DeadLetterRecord, InstallRecord, InstallStateRecord, NewInstallRecord,
+    PendingDelivery, SettingValue, UpgradeRecord, consumer_name,
+};
 pub use search::{Cursor, SearchPage, SearchQuery, SearchScope, SortBy, SortOrder};
 pub use tickets::ImportTicket;
 

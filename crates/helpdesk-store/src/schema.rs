@@ -5,7 +5,11 @@ pub(crate) const APPLICATION_ID: i64 = 0x4844_4B31;
 
 /// The migrations; the database's `user_version` counts how many have been applied. Each is
 /// applied in its own transaction, in order; a migration, once released, never changes.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, include_str!("schema/v2_keys.sql"), include_str!("schema/v3_plugins.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    V1,
+    include_str!("schema/v2_keys.sql"),
+    include_str!("schema/v3_plugins.sql"),
+];
 
 /// The schema version this code writes.
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -34,7 +34,9 @@ pub struct ReadmeDoctests;
 
 mod error;
 mod guard;
+mod keys;
 mod options;
+mod plugins;
 mod policy;
 mod principal;
 
@@ -61,7 +63,17 @@ pub use helpdesk_store::{
     ConsumerInfo, Cursor, EventBatch, ImportTicket, SearchPage, SearchQuery, SortBy, SortOrder,
     StartFrom,
 };
-pub use options::{Durability, Options};
+pub use keys::{
+    AccessToken, ActAs, ApiKey, ApiRequest, AuthError, AuthStats, IssuedKey, KeyCode, KeyKind,
+    KeyRequest, MalformedCredential, MintedToken, Network, NewKey, NewToken, RequestOutcome,
+    TicketAttributes,
+};
+pub use options::{CredentialScheme, Durability, Options, SecretHashing};
+pub use plugins::{
+    DeadLetter, Delivery, DeliveryOutcome, DeliveryPolicy, Install, InstallState, NewInstall,
+    PluginLimits, PluginManifest, SecretKey, SettingSpec, SettingView, Upgrade, WidgetLocation,
+    wasm_hash,
+};
 pub use principal::{Principal, SystemHandle};
 
 /// A helpdesk database, open. Cheap to clone and shareable across threads; every clone is the
@@ -76,6 +88,7 @@ struct Inner {
     store: Store,
     clock: Arc<dyn Clock>,
     policy: PolicyCell,
+    keys: keys::KeyState,
 }
 
 impl Helpdesk {
@@ -95,11 +108,13 @@ impl Helpdesk {
 
     fn assemble(store: Store, options: Options) -> Result<(Helpdesk, SystemHandle)> {
         let policy = PolicyCell::load(&store)?;
+        let keys = keys::KeyState::load(&store, &options)?;
         let helpdesk = Helpdesk {
             inner: Arc::new(Inner {
                 store,
                 clock: options.clock,
                 policy,
+                keys,
             }),
         };
         let system = SystemHandle {
@@ -277,6 +292,7 @@ impl Helpdesk {
             HistorySubject::Requester(_) | HistorySubject::Organization(_) => Action::RequesterRead,
             HistorySubject::Field(_) => Action::FieldManage,
             HistorySubject::Role(_) => Action::RoleManage,
+            HistorySubject::Key(_) => Action::KeyManage,
         };
         self.authorize_global(p, action)?;
         Ok(self.store().history(subject)?)

@@ -1,4 +1,5 @@
-//! Options for opening a helpdesk: the clock, durability and limits.
+//! Options for opening a helpdesk: the clock, durability, limits, and how API keys and access
+//! tokens are hashed and presented.
 
 use std::sync::Arc;
 
@@ -31,6 +32,53 @@ pub struct Options {
     pub readers: usize,
     /// Outbox events kept at most, even when a consumer lags behind.
     pub outbox_retention: u64,
+    /// The argon2id cost of the hashes of API key secrets and access tokens at rest.
+    pub secret_hashing: SecretHashing,
+    /// Extra names for the `Authorization` schemes, so clients written for another helpdesk
+    /// work unchanged (for example `DdApi` for keys and `DdAccessToken` for tokens). Names
+    /// ignore case; see [`Options::with_scheme_alias`].
+    pub scheme_aliases: Vec<(String, CredentialScheme)>,
+    /// The longest lifetime an access token may be minted with, in minutes (default: one day).
+    pub max_token_lifetime_minutes: u32,
+}
+
+/// The cost of the argon2id hashes that API key secrets and access tokens are stored as.
+///
+/// Hashing runs when a key is created or regenerated and a token minted, and verification once per
+/// key or token per process (later requests are checked against an in-memory keyed hash), so the
+/// cost is paid rarely; it is what protects the secrets if the database file leaks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SecretHashing {
+    /// OWASP's recommended minimum for argon2id: 19 MiB of memory, 2 iterations, 1 lane (about
+    /// 30 ms per hash on a current server core).
+    #[default]
+    Owasp,
+    /// Stronger parameters. Refused when opening if `memory_kib × iterations` is below OWASP's
+    /// (19 MiB × 2) or `memory_kib` is below 7 MiB.
+    Custom {
+        /// Memory per hash, in KiB.
+        memory_kib: u32,
+        /// Iterations.
+        iterations: u32,
+        /// Lanes (parallelism).
+        lanes: u32,
+    },
+    /// The cheapest parameters argon2 accepts (8 KiB, 1 iteration). **Only for test suites**:
+    /// hashes made with them can be brute-forced, so they must never protect real keys.
+    InsecureForTests,
+}
+
+/// What an `Authorization` scheme carries, for [`Options::scheme_aliases`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CredentialScheme {
+    /// A key code in clear, `<id>:<secret>`, like the built-in `key` scheme.
+    Key,
+    /// A key code as HTTP Basic credentials (user name = key id, password = secret), like `Basic`.
+    Basic,
+    /// An access token, like the built-in `Bearer` and `token` schemes.
+    Token,
 }
 
 impl Default for Options {
@@ -41,6 +89,9 @@ impl Default for Options {
             limits: Limits::default(),
             readers: 4,
             outbox_retention: 1_000_000,
+            secret_hashing: SecretHashing::Owasp,
+            scheme_aliases: Vec::new(),
+            max_token_lifetime_minutes: 24 * 60,
         }
     }
 }
@@ -55,6 +106,20 @@ impl Options {
     /// These options with another durability.
     pub fn with_durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
+        self
+    }
+
+    /// These options with another cost for the hashes of key secrets and access tokens.
+    pub fn with_secret_hashing(mut self, hashing: SecretHashing) -> Self {
+        self.secret_hashing = hashing;
+        self
+    }
+
+    /// These options with `name` accepted as another `Authorization` scheme for `scheme`. The
+    /// name must be an HTTP token of at most 32 characters, not already taken (ignoring case);
+    /// opening fails otherwise.
+    pub fn with_scheme_alias(mut self, name: impl Into<String>, scheme: CredentialScheme) -> Self {
+        self.scheme_aliases.push((name.into(), scheme));
         self
     }
 

@@ -1,7 +1,10 @@
-//! Principals (who an operation is performed as) and the system handle that mints them.
+//! Principals (who an operation is performed as) and the system handle that mints them; the
+//! principals of API keys and access tokens come from [`Helpdesk::authenticate`].
 
-use helpdesk_authz::Subject;
-use helpdesk_domain::{Actor, AgentId, Attribution, RequesterId};
+use helpdesk_authz::{Scopes, Subject};
+use helpdesk_domain::{
+    ActAs, Actor, AgentId, Attribution, KeyId, OrganizationId, RequesterId, TokenId,
+};
 
 use crate::Helpdesk;
 use crate::error::{Denied, Error, Result};
@@ -30,6 +33,51 @@ impl Principal {
     pub fn sees_internal(&self) -> bool {
         self.subject.sees_internal()
     }
+
+    /// The API key the request was authenticated with, if any.
+    pub fn key(&self) -> Option<KeyId> {
+        self.by.key
+    }
+
+    /// The access token the request was authenticated with, if any.
+    pub fn token(&self) -> Option<TokenId> {
+        self.by.token
+    }
+
+    /// What the credentials allow: the intersection of the key's and the token's scopes, or every
+    /// scope for a principal without credentials. The person's own rights narrow it further.
+    pub fn scopes(&self) -> Scopes {
+        self.subject.layer_scopes()
+    }
+
+    /// The principal of a request authenticated with `key` (and `token`), acting as `person`;
+    /// `organization` is the requester's, when the person is a requester. History records the
+    /// person, the key and the token; the engine intersects the person's rights with every scope
+    /// layer.
+    pub(crate) fn through_key(
+        person: ActAs,
+        organization: Option<OrganizationId>,
+        key: (KeyId, Scopes),
+        token: Option<(TokenId, Scopes)>,
+    ) -> Self {
+        let subject = match person {
+            ActAs::Agent(id) => Subject::agent(id),
+            ActAs::Requester(id) => Subject::requester(id, organization),
+        };
+        let mut subject = subject.with_key(key.0, key.1);
+        if let Some((id, scopes)) = token {
+            subject = subject.with_token(id, scopes);
+        }
+        Principal {
+            by: Attribution {
+                actor: person.into(),
+                key: Some(key.0),
+                token: token.map(|(id, _)| id),
+                install: None,
+            },
+            subject,
+        }
+    }
 }
 
 /// The embedding application's own handle: it maps the application's signed-in users to
@@ -54,6 +102,12 @@ impl SystemHandle {
         let agent = self.helpdesk.store().agent(id)?;
         if !agent.active {
             return Err(Error::Denied(Denied::rule("the agent is disabled")));
+        }
+        // A plugin's app identity acts only through its install, narrowed by its grant and key.
+        if self.helpdesk.app_identity_install(id)?.is_some() {
+            return Err(Error::Denied(Denied::rule(
+                "this agent is a plugin's app identity and cannot sign in",
+            )));
         }
         Ok(Principal {
             by: Attribution::direct(Actor::Agent(id)),

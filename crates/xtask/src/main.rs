@@ -8,7 +8,8 @@ use anyhow::{Context, bail};
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  test     every test: unit, integration and doc tests, then each benchmark once in test mode
+  test     build the plugins (wasm32-wasip2), then every test: unit, integration and doc tests,
+           then each benchmark once in test mode
   bench    run the criterion benchmarks for real (slow); extra arguments go to criterion";
 
 fn main() -> anyhow::Result<()> {
@@ -38,7 +39,42 @@ fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Installs the guest target and builds the plugins (their own workspace in `plugins/`) where the
+/// host's tests and benches look for them (`<target>/wasm-plugins`); they skip the build when
+/// nothing changed.
+fn build_plugins() -> anyhow::Result<()> {
+    if Command::new("rustup").arg("--version").output().is_ok() {
+        run("rustup", &["target", "add", "wasm32-wasip2"])?;
+    } else {
+        eprintln!("rustup not found: assuming the `wasm32-wasip2` target is installed");
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let target = target.join("wasm-plugins");
+    let args = [
+        "build",
+        "--release",
+        "--locked",
+        "--target",
+        "wasm32-wasip2",
+    ];
+    eprintln!("$ (cd plugins && cargo {})", args.join(" "));
+    let status = Command::new("cargo")
+        .current_dir(root.join("plugins"))
+        .args(args)
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .context("could not start `cargo` for the plugins")?;
+    if !status.success() {
+        bail!("building the plugins failed with {status}");
+    }
+    Ok(())
+}
+
 fn test() -> anyhow::Result<()> {
+    build_plugins()?;
     run("cargo", &["test", "--workspace", "--locked"])?;
     run(
         "cargo",
@@ -47,6 +83,10 @@ fn test() -> anyhow::Result<()> {
             "--package",
             "helpdesk-benches",
             "--locked",
+            // Test mode only checks that every benchmark runs; the dev profile reuses the test
+            // build instead of compiling wasmtime a second time in release.
+            "--profile",
+            "dev",
             "--",
             "--test",
         ],
@@ -55,6 +95,7 @@ fn test() -> anyhow::Result<()> {
 }
 
 fn bench(extra: &[String]) -> anyhow::Result<()> {
+    build_plugins()?;
     let mut args = vec!["bench", "--package", "helpdesk-benches", "--locked", "--"];
     args.extend(extra.iter().map(String::as_str));
     run("cargo", &args)

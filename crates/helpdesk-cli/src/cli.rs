@@ -1,0 +1,478 @@
+//! The command line: every subcommand and flag, as clap definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// An administrator's tool for a helpdesk database, and a guided demo of the core.
+///
+/// It opens the SQLite file itself, so it works on a database no application holds open at that
+/// moment; on a database in use it says so and changes nothing.
+#[derive(Debug, Parser)]
+#[command(name = "helpdesk", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// The database file (created on first use).
+    #[arg(long, global = true, env = "HELPDESK_DB")]
+    pub(crate) db: Option<PathBuf>,
+
+    /// Print JSON for scripts instead of tables (with a `schema_version` field).
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+
+    /// Act as this agent (email); defaults to the first administrator.
+    #[arg(long = "as", global = true, value_name = "EMAIL")]
+    pub(crate) acting: Option<String>,
+
+    /// Name of the first administrator, used when the database is new.
+    #[arg(long, global = true, default_value = "Administrator")]
+    pub(crate) admin_name: String,
+
+    /// Email of the first administrator, used when the database is new.
+    #[arg(long, global = true, default_value = "admin@helpdesk.local")]
+    pub(crate) admin_email: String,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Agents: list, create, update, roles.
+    #[command(subcommand)]
+    Agent(AgentCmd),
+    /// Departments and their members.
+    #[command(subcommand)]
+    Department(DepartmentCmd),
+    /// Roles: named sets of scopes.
+    #[command(subcommand)]
+    Role(RoleCmd),
+    /// Custom ticket fields.
+    #[command(subcommand)]
+    Field(FieldCmd),
+    /// Requesters (end users).
+    #[command(subcommand)]
+    Requester(RequesterCmd),
+    /// Organisations of requesters.
+    #[command(subcommand)]
+    Org(OrgCmd),
+    /// Tickets: create, list, search, show, update, reply, note.
+    #[command(subcommand)]
+    Ticket(TicketCmd),
+    /// API keys: create (shows the code once), list, show, log, regenerate, enable, disable, delete.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Access tokens minted from a key.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Import tickets from a JSON Lines file (one ticket per line), in one transaction.
+    Import(ImportArgs),
+    /// Fill the database with realistic sample data.
+    Seed(SeedArgs),
+    /// A guided tour of every capability on a fresh database file (`--db`, default
+    /// `target/helpdesk-demo.db`, replaced on each run).
+    Demo,
+    /// Write an online backup of the database to a new file.
+    Backup {
+        /// The target file (must not exist).
+        target: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AgentCmd {
+    /// List agents.
+    List,
+    /// Create an agent.
+    Create {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Make the agent an administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Change an agent.
+    Update {
+        /// The agent id.
+        id: i64,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New email.
+        #[arg(long)]
+        email: Option<String>,
+        /// Disable the agent.
+        #[arg(long, conflicts_with = "enable")]
+        disable: bool,
+        /// Enable the agent.
+        #[arg(long)]
+        enable: bool,
+        /// Restrict the agent to tickets assigned to it (true or false).
+        #[arg(long)]
+        only_assigned: Option<bool>,
+        /// Grant (true) or take away (false) administrator rights.
+        #[arg(long)]
+        admin: Option<bool>,
+    },
+    /// Replace an agent's roles.
+    Roles {
+        /// The agent id.
+        id: i64,
+        /// Role ids.
+        #[arg(required = true)]
+        roles: Vec<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DepartmentCmd {
+    /// List departments.
+    List,
+    /// Create a department.
+    Create {
+        /// Its name.
+        name: String,
+    },
+    /// Add an agent to a department, or change its level there.
+    AddMember {
+        /// The department id.
+        department: i64,
+        /// The agent id.
+        agent: i64,
+        /// The access level.
+        #[arg(long, value_enum, default_value_t = Level::Change)]
+        level: Level,
+    },
+    /// Remove an agent from a department.
+    RemoveMember {
+        /// The department id.
+        department: i64,
+        /// The agent id.
+        agent: i64,
+    },
+}
+
+/// An access level, as typed on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Level {
+    /// See the department's tickets.
+    Read,
+    /// Also open tickets.
+    Create,
+    /// Also change, assign, reply and note.
+    Change,
+    /// Also delete.
+    Full,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RoleCmd {
+    /// List roles with their scopes.
+    List,
+    /// Create a role.
+    Create {
+        /// Its name.
+        name: String,
+        /// Scope names, such as `tickets.read`.
+        #[arg(required = true)]
+        scopes: Vec<String>,
+    },
+    /// Replace a custom role's scopes.
+    Update {
+        /// The role id.
+        id: i64,
+        /// Scope names.
+        #[arg(required = true)]
+        scopes: Vec<String>,
+    },
+    /// Delete a custom role.
+    Delete {
+        /// The role id.
+        id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FieldCmd {
+    /// List custom fields.
+    List,
+    /// Define a custom field.
+    Create {
+        /// The stable key (`a-z`, `0-9`, `_`).
+        key: String,
+        /// The label shown to people.
+        #[arg(long)]
+        label: String,
+        /// The type.
+        #[arg(long, value_enum)]
+        kind: Kind,
+        /// An option of a choice field (repeat for each).
+        #[arg(long = "option")]
+        options: Vec<String>,
+        /// Hide from requesters.
+        #[arg(long)]
+        agent_only: bool,
+    },
+}
+
+/// A custom field type, as typed on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Kind {
+    /// Free text.
+    Text,
+    /// A number.
+    Number,
+    /// Yes or no.
+    Boolean,
+    /// A date, YYYY-MM-DD.
+    Date,
+    /// One of the given options.
+    Choice,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RequesterCmd {
+    /// Create a requester.
+    Create {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Organisation id.
+        #[arg(long)]
+        org: Option<i64>,
+    },
+    /// Show a requester.
+    Show {
+        /// The requester id.
+        id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OrgCmd {
+    /// List organisations.
+    List,
+    /// Create an organisation.
+    Create {
+        /// Its name.
+        name: String,
+        /// Let its requesters see each other's tickets.
+        #[arg(long)]
+        shared: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TicketCmd {
+    /// Open a ticket.
+    Create {
+        /// One-line summary.
+        #[arg(long)]
+        subject: String,
+        /// Department id.
+        #[arg(long)]
+        department: i64,
+        /// Requester id.
+        #[arg(long)]
+        requester: i64,
+        /// Priority.
+        #[arg(long)]
+        priority: Option<String>,
+        /// First message, from the requester.
+        #[arg(long)]
+        message: Option<String>,
+        /// A tag (repeat for each).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+    },
+    /// List tickets, newest first.
+    List(SearchArgs),
+    /// Full-text search with filters.
+    Search {
+        /// Words that must all appear.
+        text: String,
+        #[command(flatten)]
+        filters: SearchArgs,
+    },
+    /// Show a ticket with its messages and history.
+    Show {
+        /// The ticket id.
+        id: i64,
+    },
+    /// Change a ticket (name the version you based the change on).
+    Update {
+        /// The ticket id.
+        id: i64,
+        /// The version the change is based on (see `ticket show`).
+        #[arg(long)]
+        version: u64,
+        /// New subject.
+        #[arg(long)]
+        subject: Option<String>,
+        /// New status.
+        #[arg(long)]
+        status: Option<String>,
+        /// New priority.
+        #[arg(long)]
+        priority: Option<String>,
+        /// Assign to this agent id.
+        #[arg(long, conflicts_with = "unassign")]
+        assignee: Option<i64>,
+        /// Remove the assignee.
+        #[arg(long)]
+        unassign: bool,
+        /// Move to this department id.
+        #[arg(long)]
+        department: Option<i64>,
+        /// Add a tag (repeat for each).
+        #[arg(long = "add-tag")]
+        add_tags: Vec<String>,
+        /// Remove a tag (repeat for each).
+        #[arg(long = "remove-tag")]
+        remove_tags: Vec<String>,
+    },
+    /// Post a public reply.
+    Reply {
+        /// The ticket id.
+        id: i64,
+        /// The text (`-` reads it from standard input).
+        body: String,
+    },
+    /// Post an internal note.
+    Note {
+        /// The ticket id.
+        id: i64,
+        /// The text (`-` reads it from standard input).
+        body: String,
+    },
+}
+
+/// Filters shared by `ticket list` and `ticket search`.
+#[derive(Debug, Args, Default)]
+pub(crate) struct SearchArgs {
+    /// Only this status (repeat for several).
+    #[arg(long = "status")]
+    pub(crate) statuses: Vec<String>,
+    /// Only this department id (repeat for several).
+    #[arg(long = "department")]
+    pub(crate) departments: Vec<i64>,
+    /// Only tickets carrying this tag (repeat: all must match).
+    #[arg(long = "tag")]
+    pub(crate) tags: Vec<String>,
+    /// Page size.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) limit: usize,
+    /// The cursor printed after the previous page.
+    #[arg(long)]
+    pub(crate) cursor: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// A JSON Lines file: one ticket per line, as `{"ticket": {...}, "messages": [...]}`.
+    pub(crate) file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SeedArgs {
+    /// How many tickets.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) tickets: usize,
+    /// How many departments.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) departments: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCmd {
+    /// Create a key; its full code is printed this once.
+    Create {
+        /// What the key is for.
+        #[arg(long)]
+        description: String,
+        /// An agent key acting as this agent id.
+        #[arg(long, conflicts_with = "superuser")]
+        agent: Option<i64>,
+        /// A superuser key (acts as the person each request names).
+        #[arg(long)]
+        superuser: bool,
+        /// The agent a superuser key acts as when a request names nobody.
+        #[arg(long, requires = "superuser")]
+        default_agent: Option<i64>,
+        /// Let a superuser key administer keys and read their logs.
+        #[arg(long, requires = "superuser")]
+        admin_functions: bool,
+        /// A scope the key allows (repeat for each), such as `tickets.read`.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// The key stops working after this many days.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        /// A network requests may come from, as CIDR (repeat for each).
+        #[arg(long = "network")]
+        networks: Vec<String>,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Show one key.
+    Show {
+        /// The key id.
+        id: i64,
+    },
+    /// The key's last 50 requests.
+    Log {
+        /// The key id.
+        id: i64,
+    },
+    /// Give a key a new secret; the old one stops working at once, or after the overlap.
+    Regenerate {
+        /// The key id.
+        id: i64,
+        /// Keep the old secret working this many minutes (rotation without downtime).
+        #[arg(long)]
+        overlap_minutes: Option<u64>,
+    },
+    /// Enable a key.
+    Enable {
+        /// The key id.
+        id: i64,
+    },
+    /// Disable a key (its tokens die).
+    Disable {
+        /// The key id.
+        id: i64,
+    },
+    /// Delete a key (its tokens die).
+    Delete {
+        /// The key id.
+        id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCmd {
+    /// Mint an access token from a key, for an agent or a requester.
+    Mint {
+        /// The key id (the command acts for the application that owns the key).
+        #[arg(long)]
+        key: i64,
+        /// The token acts as this agent id.
+        #[arg(long, conflicts_with = "requester")]
+        agent: Option<i64>,
+        /// The token acts as this requester id (a portal session).
+        #[arg(long)]
+        requester: Option<i64>,
+        /// Lifetime in minutes (default 60).
+        #[arg(long)]
+        minutes: Option<u32>,
+        /// Narrow the token to these scopes (repeat; default: the key's).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+    },
+}

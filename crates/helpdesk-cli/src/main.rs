@@ -1,0 +1,39 @@
+//! The `helpdesk` command: an administrator's tool over the public API of the helpdesk core,
+//! working on an embedded SQLite file.
+
+mod cli;
+mod commands;
+mod demo;
+mod demo_plugins;
+mod keys;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", describe(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One line: the error and its causes, with a hint where one helps.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = error
+        .chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ");
+    if let Some(helpdesk::Error::InUse { .. }) = error.downcast_ref::<helpdesk::Error>() {
+        text.push_str(
+            " (this command opens the file itself; stop the application that holds it open and try again)",
+        );
+    }
+    text
+}

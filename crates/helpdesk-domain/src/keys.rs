@@ -1,0 +1,274 @@
+//! API keys and access tokens as plain data: the kinds of key, the person a request acts as, and
+//! the source networks a key may be used from.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::actor::Actor;
+use crate::error::ValidationError;
+use crate::ids::{AgentId, RequesterId};
+
+/// What an API key acts as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum KeyKind {
+    /// Every request made with the key acts as this one agent.
+    Agent {
+        /// The agent the key is bound to.
+        agent: AgentId,
+    },
+    /// Each request names the agent (or requester) it acts as; without one, the default agent.
+    Superuser {
+        /// The agent used when a request names nobody; without it such requests are refused.
+        default_agent: Option<AgentId>,
+    },
+}
+
+impl KeyKind {
+    /// Whether this is a superuser key.
+    pub const fn is_superuser(self) -> bool {
+        matches!(self, Self::Superuser { .. })
+    }
+}
+
+/// A person a request made with a key or token acts as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum ActAs {
+    /// An agent.
+    Agent(AgentId),
+    /// A requester (for example a customer-portal session).
+    Requester(RequesterId),
+}
+
+impl From<ActAs> for Actor {
+    fn from(person: ActAs) -> Self {
+        match person {
+            ActAs::Agent(id) => Actor::Agent(id),
+            ActAs::Requester(id) => Actor::Requester(id),
+        }
+    }
+}
+
+impl fmt::Display for ActAs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Agent(id) => write!(f, "agent {id}"),
+            Self::Requester(id) => write!(f, "requester {id}"),
+        }
+    }
+}
+
+/// An IPv4 or IPv6 network in CIDR notation, such as `10.0.0.0/8` or `2001:db8::/32`.
+///
+/// Host bits below the prefix are cleared, so `192.168.1.7/24` is the network `192.168.1.0/24`;
+/// an address without a prefix is a network of that one address. An IPv4 address written as
+/// IPv6 (`::ffff:10.1.2.3`) belongs to the IPv4 networks that contain it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Network {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    /// The network of `addr` with `prefix` leading bits (at most 32 for IPv4, 128 for IPv6).
+    pub fn new(addr: IpAddr, prefix: u8) -> Result<Self, ValidationError> {
+        let addr = match addr {
+            IpAddr::V4(v4) if prefix <= 32 => {
+                IpAddr::V4(Ipv4Addr::from(u32::from(v4) & v4_mask(prefix)))
+            }
+            IpAddr::V6(v6) if prefix <= 128 => {
+                IpAddr::V6(Ipv6Addr::from(u128::from(v6) & v6_mask(prefix)))
+            }
+            _ => {
+                return Err(ValidationError::Malformed {
+                    field: "network",
+                    reason: format!("prefix `/{prefix}` is too long for `{addr}`"),
+                });
+            }
+        };
+        Ok(Self { addr, prefix })
+    }
+
+    /// The network's first address.
+    pub const fn addr(self) -> IpAddr {
+        self.addr
+    }
+
+    /// The number of leading bits that are fixed.
+    pub const fn prefix(self) -> u8 {
+        self.prefix
+    }
+
+    /// Whether `ip` is in the network.
+    pub fn contains(self, ip: IpAddr) -> bool {
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                u32::from(ip) & v4_mask(self.prefix) == u32::from(net)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                u128::from(ip) & v6_mask(self.prefix) == u128::from(net)
+            }
+            _ => false,
+        }
+    }
+}
+
+const fn v4_mask(prefix: u8) -> u32 {
+    match prefix {
+        0 => 0,
+        p => u32::MAX << (32 - p as u32),
+    }
+}
+
+const fn v6_mask(prefix: u8) -> u128 {
+    match prefix {
+        0 => 0,
+        p => u128::MAX << (128 - p as u32),
+    }
+}
+
+impl FromStr for Network {
+    type Err = ValidationError;
+
+    /// Parses `address/prefix`, or a bare address (a network of one address).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let malformed = || ValidationError::Malformed {
+            field: "network",
+            reason: format!("`{text}` is not an IPv4 or IPv6 network such as `10.0.0.0/8`"),
+        };
+        let (addr, prefix) = match text.trim().split_once('/') {
+            Some((addr, prefix)) => {
+                let digits_only = !prefix.is_empty() && prefix.bytes().all(|b| b.is_ascii_digit());
+                let prefix = digits_only
+                    .then(|| prefix.parse::<u8>().ok())
+                    .flatten()
+                    .ok_or_else(malformed)?;
+                (addr, Some(prefix))
+            }
+            None => (text.trim(), None),
+        };
+        let addr: IpAddr = addr.parse().map_err(|_| malformed())?;
+        let full = if addr.is_ipv4() { 32 } else { 128 };
+        Self::new(addr, prefix.unwrap_or(full))
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl fmt::Debug for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Network({self})")
+    }
+}
+
+impl Serialize for Network {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Network {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, expected: Result<&str, &str>) {
+        let actual = text
+            .parse::<Network>()
+            .map(|n| n.to_string())
+            .map_err(|e| e.to_string());
+        assert_eq!(
+            actual.as_deref().map_err(String::as_str),
+            expected,
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn parses_and_normalizes() {
+        check("10.0.0.0/8", Ok("10.0.0.0/8"));
+        check(" 192.168.1.7/24 ", Ok("192.168.1.0/24"));
+        check("203.0.113.9", Ok("203.0.113.9/32"));
+        check("0.0.0.0/0", Ok("0.0.0.0/0"));
+        check("2001:db8::1/32", Ok("2001:db8::/32"));
+        check("::1", Ok("::1/128"));
+        check("::/0", Ok("::/0"));
+        let bad = |t: &str| {
+            Err(format!(
+                "`network` is not valid: `{t}` is not an IPv4 or IPv6 network such as `10.0.0.0/8`"
+            ))
+        };
+        for text in [
+            "",
+            "10.0.0/8",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "10.0.0.0/x",
+            "host",
+            "10.0.0.0/256",
+        ] {
+            let actual = text.parse::<Network>().map_err(|e| e.to_string());
+            assert_eq!(actual, bad(text), "{text:?}");
+        }
+        check(
+            "10.0.0.0/33",
+            Err("`network` is not valid: prefix `/33` is too long for `10.0.0.0`"),
+        );
+        check(
+            "::/129",
+            Err("`network` is not valid: prefix `/129` is too long for `::`"),
+        );
+    }
+
+    #[test]
+    fn contains_by_prefix() {
+        let net = |t: &str| t.parse::<Network>().unwrap();
+        let ip = |t: &str| t.parse::<IpAddr>().unwrap();
+        let cases = [
+            ("10.0.0.0/8", "10.255.1.2", true),
+            ("10.0.0.0/8", "11.0.0.1", false),
+            ("192.168.1.0/24", "192.168.1.255", true),
+            ("192.168.1.0/24", "192.168.2.0", false),
+            ("203.0.113.9", "203.0.113.9", true),
+            ("203.0.113.9", "203.0.113.8", false),
+            ("0.0.0.0/0", "8.8.8.8", true),
+            ("0.0.0.0/0", "::1", false),
+            ("10.0.0.0/8", "::ffff:10.1.2.3", true),
+            ("2001:db8::/32", "2001:db8:ffff::1", true),
+            ("2001:db8::/32", "2001:db9::1", false),
+            ("::/0", "2001:db8::1", true),
+            ("::/0", "10.0.0.1", false),
+            ("::1", "::1", true),
+        ];
+        for (network, address, expected) in cases {
+            assert_eq!(
+                net(network).contains(ip(address)),
+                expected,
+                "{network} ∋ {address}"
+            );
+        }
+    }
+
+    #[test]
+    fn serde_as_text() {
+        let net: Network = "2001:db8::/48".parse().unwrap();
+        let json = serde_json::to_string(&net).unwrap();
+        assert_eq!(json, "\"2001:db8::/48\"");
+        assert_eq!(serde_json::from_str::<Network>(&json).unwrap(), net);
+        assert!(serde_json::from_str::<Network>("\"nope\"").is_err());
+    }
+}

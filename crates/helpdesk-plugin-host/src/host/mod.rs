@@ -1,0 +1,11 @@
+//! The host side of each WIT interface of `helpdesk:plugin@0.1`, one module per interface, all
+//! implemented on the store's `HostState` by calling the `helpdesk` facade with the call's
+//! principal. Nothing here reaches storage any other way.
+
+mod clock;
+mod directory;
+mod kv;
+mod log;
+mod settings;
+mod tickets;
+pub(crate) mod types;

@@ -1,0 +1,451 @@
+//! Administering keys and tokens: create, list, show, regenerate, enable and disable, delete,
+//! read logs, mint and revoke tokens.
+//!
+//! Who may: `keys.manage` (`keys.logs` for logs) through the permission engine, and when the
+//! principal came through a key, only a superuser key with the admin-functions flag; access
+//! tokens never administer keys. Issuing a secret that acts as someone (creating or regenerating
+//! a superuser key, or another agent's key) needs an administrator, so that `keys.manage` alone
+//! is never a way to act as a more powerful agent.
+//!
+//! Each change commits with its history entry and event, then installs the new snapshot in the
+//! in-memory table before returning, under one lock so that changes land in commit order.
+
+use std::time::Duration;
+
+use helpdesk_authz::{Action, Scopes};
+use helpdesk_credentials::{self as credentials, KeySecret};
+use helpdesk_domain::{
+    ActAs, Actor, Attribution, Entity, KeyId, KeyKind, Timestamp, TokenId, ValidationError,
+};
+use helpdesk_store::{KeyRecord, NewKeyRecord, NewTokenRecord};
+
+use super::log::to_request;
+use super::state::{EXPIRED_TOKEN_GRACE_MS, KeySnap, secret_error};
+use super::{
+    AccessToken, ApiKey, AuthError, IssuedKey, KeyCode, KeyRequest, MintedToken, NewKey, NewToken,
+};
+use crate::error::{Denied, Error, Result};
+use crate::principal::{Principal, SystemHandle};
+use crate::{Helpdesk, Inner};
+
+/// The longest overlap window a regeneration may ask for.
+pub(crate) const MAX_OVERLAP: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The most networks one key may list.
+const MAX_NETWORKS: usize = 64;
+
+/// The lifetime of a token minted without one, in minutes.
+const DEFAULT_TOKEN_MINUTES: u32 = 60;
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
+    Error::Invalid(ValidationError::Malformed {
+        field,
+        reason: reason.into(),
+    })
+}
+
+fn denied(reason: &'static str) -> Error {
+    Error::Denied(Denied::rule(reason))
+}
+
+fn not_found(entity: Entity, id: impl ToString) -> Error {
+    Error::NotFound {
+        entity,
+        key: id.to_string(),
+    }
+}
+
+fn names(scopes: Scopes) -> Vec<String> {
+    scopes
+        .iter()
+        .map(|action| action.name().to_owned())
+        .collect()
+}
+
+/// The public view of a stored key at `now`.
+fn api_key(record: &KeyRecord, now: Timestamp) -> ApiKey {
+    ApiKey {
+        id: record.id,
+        description: record.description.clone(),
+        kind: record.kind,
+        admin_functions: record.admin_functions,
+        scopes: super::state::scopes_of(&record.scopes),
+        expires_at: record.expires_at,
+        networks: record
+            .networks
+            .iter()
+            .filter_map(|n| n.parse().ok())
+            .collect(),
+        enabled: record.enabled,
+        overlap_until: record
+            .previous
+            .as_ref()
+            .map(|(_, until)| *until)
+            .filter(|until| *until > now),
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+    }
+}
+
+/// A new secret and its argon2id hash, made before any lock is taken (hashing costs ~30 ms).
+fn new_secret(helpdesk: &Helpdesk) -> Result<(KeySecret, String)> {
+    let secret = KeySecret::generate().map_err(secret_error)?;
+    let hasher = helpdesk.inner.keys.hasher().map_err(secret_error)?;
+    let phc = hasher
+        .hash(secret.expose().as_bytes())
+        .map_err(secret_error)?;
+    Ok((secret, phc))
+}
+
+impl Helpdesk {
+    /// Creates an API key and returns it with its code, shown this once (`keys.manage`).
+    ///
+    /// A superuser key, or an agent key of another agent, needs an administrator. The key's
+    /// scopes may be anything: a key never does more than the person it acts as.
+    pub fn create_key(&self, p: &Principal, key: NewKey) -> Result<IssuedKey> {
+        self.authorize_key_admin(p, Action::KeyManage)?;
+        self.may_issue(p, key.kind)?;
+        let now = self.now();
+        if key.scopes.is_empty() {
+            return Err(Error::Invalid(ValidationError::Empty { field: "scopes" }));
+        }
+        if key.admin_functions && !key.kind.is_superuser() {
+            return Err(invalid(
+                "admin_functions",
+                "only superuser keys may have admin functions",
+            ));
+        }
+        if let Some(at) = key.expires_at.filter(|at| *at <= now) {
+            return Err(invalid(
+                "expires_at",
+                format!("`{at}` is not in the future"),
+            ));
+        }
+        if key.networks.len() > MAX_NETWORKS {
+            return Err(Error::Invalid(ValidationError::TooMany {
+                what: "networks",
+                count: key.networks.len(),
+                max: MAX_NETWORKS,
+            }));
+        }
+        let (secret, phc) = new_secret(self)?;
+        let state = &self.inner.keys;
+        let _admin = state.admin.lock();
+        state.flush(self.store())?;
+        let record = self.store().create_key(
+            now,
+            &p.by,
+            NewKeyRecord {
+                description: key.description,
+                kind: key.kind,
+                admin_functions: key.admin_functions,
+                scopes: names(key.scopes),
+                expires_at: key.expires_at,
+                networks: key.networks.iter().map(ToString::to_string).collect(),
+                secret_hash: phc,
+            },
+        )?;
+        let tag = state.fast.tag(&record.id, secret.expose().as_bytes());
+        state.install_key(&record, Some(tag));
+        let code = credentials::KeyCode::new(record.id, secret).map_err(secret_error)?;
+        Ok(IssuedKey {
+            key: api_key(&record, now),
+            code: KeyCode(code),
+        })
+    }
+
+    /// Every API key, by id (`keys.manage`). Secrets are never shown.
+    pub fn keys(&self, p: &Principal) -> Result<Vec<ApiKey>> {
+        self.authorize_key_admin(p, Action::KeyManage)?;
+        let now = self.now();
+        Ok(self
+            .store()
+            .keys()?
+            .iter()
+            .map(|record| api_key(record, now))
+            .collect())
+    }
+
+    /// One API key (`keys.manage`). Its secret is never shown.
+    pub fn key(&self, p: &Principal, id: KeyId) -> Result<ApiKey> {
+        self.authorize_key_admin(p, Action::KeyManage)?;
+        Ok(api_key(&self.store().key(id)?, self.now()))
+    }
+
+    /// Gives a key a new secret and returns the new code, shown this once (`keys.manage`; an
+    /// administrator for superuser keys and other agents' keys). The id and settings stay.
+    ///
+    /// Without `overlap` the old secret is refused from the moment this returns; with it, the
+    /// old secret keeps working until `overlap` has passed (at most 7 days), for rotation without
+    /// downtime. Either way the key's access tokens die at once.
+    pub fn regenerate_key(
+        &self,
+        p: &Principal,
+        id: KeyId,
+        overlap: Option<Duration>,
+    ) -> Result<IssuedKey> {
+        self.authorize_key_admin(p, Action::KeyManage)?;
+        let before = self.store().key(id)?;
+        self.may_issue(p, before.kind)?;
+        let overlap = overlap.filter(|overlap| !overlap.is_zero());
+        if overlap.is_some_and(|overlap| overlap > MAX_OVERLAP) {
+            return Err(invalid(
+                "overlap",
+                format!(
+                    "an overlap window is at most {} days",
+                    MAX_OVERLAP.as_secs() / 86_400
+                ),
+            ));
+        }
+        let now = self.now();
+        let until = overlap
+            .map(|overlap| now.add_millis(i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX)));
+        let (secret, phc) = new_secret(self)?;
+        let state = &self.inner.keys;
+        let _admin = state.admin.lock();
+        state.flush(self.store())?;
+        let record = self.store().regenerate_key(now, &p.by, id, &phc, until)?;
+        let tag = state.fast.tag(&id, secret.expose().as_bytes());
+        state.install_key(&record, Some(tag));
+        state.drop_tokens(|token| token.key == id);
+        let code = credentials::KeyCode::new(id, secret).map_err(secret_error)?;
+        Ok(IssuedKey {
+            key: api_key(&record, now),
+            code: KeyCode(code),
+        })
+    }
+
+    /// Enables or disables a key (`keys.manage`), effective on the very next request. Disabling
+    /// kills the key's access tokens for good.
+    pub fn set_key_enabled(&self, p: &Principal, id: KeyId, enabled: bool) -> Result<ApiKey> {
+        self.authorize_key_admin(p, Action::KeyManage)?;
+        let now = self.now();
+        let state = &self.inner.keys;
+        let _admin = state.admin.lock();
+        state.flush(self.store())?;
+        let record = self.store().set_key_enabled(now, &p.by, id, enabled)?;
+        state.install_key(&record, None);
+        if !enabled {
+            state.drop_tokens(|token| token.key == id);
+        }
+        Ok(api_key(&record, now))
+    }
+
+    /// Deletes a key with its access tokens and request log (`keys.manage`), effective on the
+    /// very next request. Its history stays; its id is never given to another key.
+    pub fn delete_key(&self, p: &Principal, id: KeyId) -> Result<()> {
+        self.authorize_key_admin(p, Action::KeyManage)?;
+        let now = self.now();
+        let state = &self.inner.keys;
+        let _admin = state.admin.lock();
+        state.flush(self.store())?;
+        self.store().delete_key(now, &p.by, id)?;
+        state.remove_key(id);
+        Ok(())
+    }
+
+    /// The last 50 requests made with a key, newest first (`keys.logs`).
+    pub fn key_log(&self, p: &Principal, id: KeyId) -> Result<Vec<KeyRequest>> {
+        self.authorize_key_admin(p, Action::KeyLogs)?;
+        self.store().key(id)?;
+        self.flush_key_logs()?;
+        Ok(self
+            .store()
+            .key_requests(id)?
+            .into_iter()
+            .map(to_request)
+            .collect())
+    }
+
+    /// Writes the request logs kept in memory to the database. Logs are also written when a key
+    /// is administered or a log is read, and when the helpdesk closes; an application that wants
+    /// them to survive a crash calls this from a timer.
+    pub fn flush_key_logs(&self) -> Result<()> {
+        Ok(self.inner.keys.flush(self.store())?)
+    }
+
+    /// Mints an access token with the key `p` was authenticated with (no token). An agent key
+    /// mints tokens for its own agent only; a superuser key for any agent or requester (a
+    /// portal session). The token allows at most the key's scopes, lives `lifetime_minutes`
+    /// (default 60, at most [`Options::max_token_lifetime_minutes`](crate::Options), never past
+    /// the key's expiry), and dies at once when its key is regenerated, disabled or deleted, or
+    /// its agent is disabled.
+    pub fn mint_token(&self, p: &Principal, token: NewToken) -> Result<MintedToken> {
+        if p.by.token.is_some() {
+            return Err(denied("an access token cannot mint access tokens"));
+        }
+        let Some(key) = p.by.key else {
+            return Err(denied(
+                "access tokens are minted with an api key, or by the application's system handle",
+            ));
+        };
+        self.mint(key, token, &p.by)
+    }
+
+    /// Revokes an access token at once. A token may revoke itself (a portal sign-out) and a key
+    /// its own tokens; anyone else needs `keys.manage`.
+    pub fn revoke_token(&self, p: &Principal, id: TokenId) -> Result<()> {
+        let token = self.store().token(id)?;
+        let own = p.by.token == Some(id) || (p.by.token.is_none() && p.by.key == Some(token.key));
+        if !own {
+            self.authorize_key_admin(p, Action::KeyManage)?;
+        }
+        let state = &self.inner.keys;
+        let _admin = state.admin.lock();
+        self.store().revoke_token(self.now(), &p.by, id)?;
+        state.drop_tokens(|token| token.id == id);
+        Ok(())
+    }
+
+    /// Mints a token from `key`, recorded as made by `by`.
+    fn mint(&self, key: KeyId, token: NewToken, by: &Attribution) -> Result<MintedToken> {
+        let state = &self.inner.keys;
+        let snap: std::sync::Arc<KeySnap> =
+            state.key(key).ok_or_else(|| not_found(Entity::Key, key))?;
+        if let KeyKind::Agent { agent } = snap.kind
+            && token.person != ActAs::Agent(agent)
+        {
+            return Err(denied(
+                "an agent key mints access tokens for its own agent only",
+            ));
+        }
+        let now = self.now();
+        let minutes = token.lifetime_minutes.unwrap_or(DEFAULT_TOKEN_MINUTES);
+        if minutes == 0 {
+            return Err(invalid("lifetime_minutes", "must be at least one minute"));
+        }
+        if minutes > state.max_token_minutes {
+            return Err(invalid(
+                "lifetime_minutes",
+                format!(
+                    "`{minutes}` is more than the {} minutes allowed",
+                    state.max_token_minutes
+                ),
+            ));
+        }
+        let scopes = token.scopes.unwrap_or(snap.scopes);
+        let excess = scopes - snap.scopes;
+        if !excess.is_empty() {
+            return Err(invalid(
+                "scopes",
+                format!("`{excess}` is not allowed by key {key}"),
+            ));
+        }
+        if scopes.is_empty() {
+            return Err(Error::Invalid(ValidationError::Empty { field: "scopes" }));
+        }
+        if !snap.enabled {
+            return Err(denied("the key is disabled"));
+        }
+        if snap.expired(now) {
+            return Err(denied("the key has expired"));
+        }
+        if let ActAs::Agent(agent) = token.person {
+            self.agent_available(agent).map_err(|e| match e {
+                AuthError::UnknownPerson { .. } => not_found(Entity::Agent, agent),
+                _ => denied("the agent is disabled"),
+            })?;
+        }
+        let lifetime_ms = i64::from(minutes) * 60_000;
+        let expires_on = match snap.expires_at {
+            Some(key_expiry) => now.add_millis(lifetime_ms).min(key_expiry),
+            None => now.add_millis(lifetime_ms),
+        };
+        let id = state.allocate_token_id();
+        let text = credentials::AccessToken::generate(id).map_err(secret_error)?;
+        let hasher = state.hasher().map_err(secret_error)?;
+        let phc = hasher
+            .hash(text.expose().as_bytes())
+            .map_err(secret_error)?;
+        let tag = state.fast.tag(&id, text.expose().as_bytes());
+
+        let _admin = state.admin.lock();
+        let grace = now.add_millis(-EXPIRED_TOKEN_GRACE_MS);
+        if state.drop_tokens(|token| token.expires_at < grace) {
+            self.store().prune_tokens(grace)?;
+        }
+        let record = self.store().create_token(
+            now,
+            by,
+            NewTokenRecord {
+                id,
+                key,
+                key_generation: snap.generation,
+                person: token.person,
+                scopes: names(scopes),
+                secret_hash: phc,
+                expires_at: expires_on,
+            },
+        )?;
+        state.install_token(&record, tag);
+        let remaining_ms = expires_on.as_millis().saturating_sub(now.as_millis());
+        Ok(MintedToken {
+            token: AccessToken(text),
+            id,
+            key,
+            person: token.person,
+            scopes,
+            expires_in: u64::try_from(remaining_ms / 1000).unwrap_or(0),
+            expires_on,
+        })
+    }
+
+    /// `action` through the engine (so a key's scopes apply), and through a key only with a
+    /// superuser key that has admin functions; never through a token.
+    fn authorize_key_admin(&self, p: &Principal, action: Action) -> Result<()> {
+        self.authorize_global(p, action)?;
+        if p.by.token.is_some() {
+            return Err(denied("access tokens cannot administer keys"));
+        }
+        if let Some(key) = p.by.key {
+            let admin = self
+                .inner
+                .keys
+                .key(key)
+                .is_some_and(|snap| snap.kind.is_superuser() && snap.admin_functions);
+            if !admin {
+                return Err(denied(
+                    "only superuser keys with admin functions may administer keys or read their logs",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `p` may receive a secret that acts as `kind` does: the system and administrators
+    /// may; another agent only for an agent key of its own.
+    fn may_issue(&self, p: &Principal, kind: KeyKind) -> Result<()> {
+        let allowed = match p.actor() {
+            Actor::System => true,
+            Actor::Agent(agent) => {
+                kind == KeyKind::Agent { agent } || self.store().agent(agent)?.admin
+            }
+            Actor::Requester(_) => false,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(denied(
+                "only an administrator may issue the secret of a superuser key or of another agent's key",
+            ))
+        }
+    }
+}
+
+impl SystemHandle {
+    /// Mints an access token from `key` on the application's behalf (for example a portal
+    /// session for a signed-in customer), with the same rules as
+    /// [`Helpdesk::mint_token`]; history records the system.
+    pub fn mint_token(&self, key: KeyId, token: NewToken) -> Result<MintedToken> {
+        let by = self.principal().by;
+        self.helpdesk.mint(key, token, &by)
+    }
+}
+
+/// Closing the helpdesk writes the request logs still in memory (best effort: a failure here
+/// has nobody to be reported to).
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let _ = self.keys.flush(&self.store);
+    }
+}

@@ -1,0 +1,411 @@
+//! The hot path: an `Authorization` header to a [`Principal`], and a principal, an action and a
+//! ticket's attributes to a decision.
+//!
+//! A request with a key whose secret has passed argon2 in this process costs: parsing the header
+//! (no allocation), two lock-free `ArcSwap` loads and an id-map lookup, one SipHash-2-4 tag and
+//! a constant-time comparison, a few field checks, the policy's check that the agent is active,
+//! and one append to the key's own log under the key's own lock. No storage is read (except to
+//! find the organisation of a requester acted as), nothing is written to storage, and nothing is
+//! written to memory shared with requests of other keys.
+//!
+//! Everything else (unknown ids, wrong secrets, first uses after a restart, the old secret during
+//! an overlap window) runs argon2 behind the gates: one verification in flight per id, and
+//! token-bucket limits per id and overall, timed by the helpdesk's clock.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use helpdesk_authz::{Action, Decision, DenyReason, Resource, Scopes, Subject, TicketAttrs};
+use helpdesk_credentials::{Credential, HashError, Refused, SecretHasher};
+use helpdesk_domain::{ActAs, Actor, AgentId, KeyId, KeyKind, Network, Timestamp, TokenId};
+use helpdesk_store::StoreError;
+
+use super::log::{Label, LogEntry};
+use super::state::{GateId, KeyLog, KeySnap, KeyState, TokenSnap, Which};
+use super::{ApiRequest, AuthError, AuthStats, RequestOutcome, TicketAttributes};
+use crate::Helpdesk;
+use crate::error::Denied;
+use crate::principal::Principal;
+
+impl From<Refused> for AuthError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::RateLimited { retry_after } | Refused::Overloaded { retry_after } => {
+                Self::TooManyAttempts { retry_after }
+            }
+            _ => Self::Busy,
+        }
+    }
+}
+
+impl Helpdesk {
+    /// Authenticates a request from its `Authorization` header value: `key <id>:<secret>`,
+    /// `Basic base64(<id>:<secret>)`, `Bearer <token>`, `token <token>`, or a scheme alias from
+    /// [`Options::scheme_aliases`](crate::Options::scheme_aliases).
+    ///
+    /// `act_as` names the person a superuser key acts as (without it, the key's default agent);
+    /// an agent key or a token may only name its own person. `source_ip` is checked against the
+    /// key's networks. The request is logged in the key's request log as `request`; see
+    /// [`authenticate_request`](Self::authenticate_request) to name the operation.
+    ///
+    /// The principal records the person, the key and the token in history and events, and the
+    /// permission engine gives it the intersection of the person's rights and the scopes of the
+    /// key and token.
+    pub fn authenticate(
+        &self,
+        header: impl AsRef<[u8]>,
+        act_as: Option<ActAs>,
+        source_ip: Option<IpAddr>,
+    ) -> Result<Principal, AuthError> {
+        self.authenticate_request(&ApiRequest {
+            header: header.as_ref(),
+            act_as,
+            source_ip,
+            operation: None,
+        })
+    }
+
+    /// Authenticates `request`; see [`authenticate`](Self::authenticate).
+    pub fn authenticate_request(&self, request: &ApiRequest<'_>) -> Result<Principal, AuthError> {
+        let state = &self.inner.keys;
+        let credential = state.schemes.parse(request.header)?;
+        let now = self.now();
+        match credential {
+            Credential::Key { id, secret } => {
+                self.key_request(state, id, secret.expose().as_bytes(), request, now)
+            }
+            Credential::Token { id, secret } => {
+                self.token_request(state, id, secret.expose().as_bytes(), request, now)
+            }
+        }
+    }
+
+    /// Whether `p` may perform `action` on a ticket with these attributes (`tickets.create`:
+    /// open such a ticket). Decides from memory alone, in nanoseconds; the denial explains why.
+    pub fn decide(
+        &self,
+        p: &Principal,
+        action: Action,
+        ticket: &TicketAttributes,
+    ) -> Result<(), Denied> {
+        let resource = if action == Action::TicketCreate {
+            Resource::NewTicket {
+                department: ticket.department,
+                requester: ticket.requester,
+            }
+        } else {
+            Resource::Ticket(TicketAttrs {
+                department: ticket.department,
+                assignee: ticket.assignee,
+                requester: ticket.requester,
+                requester_organization: ticket.organization,
+            })
+        };
+        self.decide_on(p, action, &resource)
+    }
+
+    /// Whether `p` may perform an action that is not about one ticket (`agents.read`,
+    /// `keys.manage`, ...). Ticket actions are denied here: use [`decide`](Self::decide).
+    pub fn decide_global(&self, p: &Principal, action: Action) -> Result<(), Denied> {
+        self.decide_on(p, action, &Resource::Global)
+    }
+
+    fn decide_on(&self, p: &Principal, action: Action, resource: &Resource) -> Result<(), Denied> {
+        let policy = self.inner.policy.get();
+        match policy.decide(&p.subject, action, resource) {
+            Decision::Allow => Ok(()),
+            Decision::Deny(reason) => {
+                Err(Denied::engine(reason, arc_swap::Guard::into_inner(policy)))
+            }
+        }
+    }
+
+    /// Counters of the authentication machinery.
+    pub fn auth_stats(&self) -> AuthStats {
+        let state = &self.inner.keys;
+        AuthStats {
+            argon2_verifications: state.gate.verifications(),
+            keys: state.keys.load().len(),
+            tokens: state.tokens.load().len(),
+        }
+    }
+
+    fn key_request(
+        &self,
+        state: &KeyState,
+        id: KeyId,
+        secret: &[u8],
+        request: &ApiRequest<'_>,
+        now: Timestamp,
+    ) -> Result<Principal, AuthError> {
+        let keys = state.keys.load();
+        let Some(entry) = keys.get(&id) else {
+            return Err(refuse_unknown(state, GateId::Key(id), secret, now));
+        };
+        let result = verify_key(state, &entry.snap, id, secret, now)
+            .and_then(|()| self.key_principal(id, &entry.snap, request, now));
+        log(&entry.log, request, now, None, &result);
+        result
+    }
+
+    /// The checks after the secret is proven, so that their refusals may say what is wrong.
+    fn key_principal(
+        &self,
+        id: KeyId,
+        snap: &KeySnap,
+        request: &ApiRequest<'_>,
+        now: Timestamp,
+    ) -> Result<Principal, AuthError> {
+        if !snap.enabled {
+            return Err(AuthError::KeyDisabled { key: id });
+        }
+        if let Some(at) = snap.expires_at.filter(|at| now >= *at) {
+            return Err(AuthError::KeyExpired { key: id, at });
+        }
+        check_address(id, &snap.networks, request.source_ip)?;
+        let person = match (snap.kind, request.act_as) {
+            (KeyKind::Agent { agent }, None) => ActAs::Agent(agent),
+            (KeyKind::Agent { agent }, Some(ActAs::Agent(named))) if named == agent => {
+                ActAs::Agent(agent)
+            }
+            (KeyKind::Agent { .. }, Some(person)) => {
+                return Err(AuthError::ActAsNotAllowed { key: id, person });
+            }
+            (KeyKind::Superuser { .. }, Some(person)) => person,
+            (
+                KeyKind::Superuser {
+                    default_agent: Some(agent),
+                },
+                None,
+            ) => ActAs::Agent(agent),
+            (
+                KeyKind::Superuser {
+                    default_agent: None,
+                },
+                None,
+            ) => return Err(AuthError::NoAgentToActAs { key: id }),
+        };
+        self.principal_for(person, (id, snap.scopes), None)
+    }
+
+    fn token_request(
+        &self,
+        state: &KeyState,
+        id: TokenId,
+        secret: &[u8],
+        request: &ApiRequest<'_>,
+        now: Timestamp,
+    ) -> Result<Principal, AuthError> {
+        let tokens = state.tokens.load();
+        let Some(token) = tokens.get(&id) else {
+            return Err(refuse_unknown(state, GateId::Token(id), secret, now));
+        };
+        let keys = state.keys.load();
+        let Some(key) = keys.get(&token.key) else {
+            // The key was deleted; its tokens are being forgotten.
+            return Err(AuthError::InvalidCredentials);
+        };
+        let result = verify_token(state, token, secret, now)
+            .and_then(|()| self.token_principal(id, token, &key.snap, request, now));
+        log(&key.log, request, now, Some(id), &result);
+        result
+    }
+
+    fn token_principal(
+        &self,
+        id: TokenId,
+        token: &TokenSnap,
+        key: &KeySnap,
+        request: &ApiRequest<'_>,
+        now: Timestamp,
+    ) -> Result<Principal, AuthError> {
+        if !key.enabled || key.generation != token.key_generation {
+            // Revoked by its key's regeneration or disabling; being forgotten.
+            return Err(AuthError::InvalidCredentials);
+        }
+        if now >= token.expires_at {
+            return Err(AuthError::TokenExpired {
+                token: id,
+                at: token.expires_at,
+            });
+        }
+        if let Some(at) = key.expires_at.filter(|at| now >= *at) {
+            return Err(AuthError::KeyExpired { key: token.key, at });
+        }
+        check_address(token.key, &key.networks, request.source_ip)?;
+        if let Some(person) = request.act_as.filter(|person| *person != token.person) {
+            return Err(AuthError::TokenCannotActAs { token: id, person });
+        }
+        self.principal_for(
+            token.person,
+            (token.key, key.scopes),
+            Some((id, token.scopes)),
+        )
+    }
+
+    /// The principal of `person` through a key (and token), once the person is known to be
+    /// available: an agent must exist and be active (asked of the policy, so disabling an agent
+    /// takes effect at once), a requester must exist.
+    fn principal_for(
+        &self,
+        person: ActAs,
+        key: (KeyId, Scopes),
+        token: Option<(TokenId, Scopes)>,
+    ) -> Result<Principal, AuthError> {
+        let organization = match person {
+            ActAs::Agent(agent) => {
+                self.agent_available(agent)?;
+                None
+            }
+            ActAs::Requester(id) => match self.store().requester(id) {
+                Ok(requester) => requester.organization,
+                Err(StoreError::NotFound { .. }) => {
+                    return Err(AuthError::UnknownPerson { person });
+                }
+                Err(e) => return Err(AuthError::internal(e)),
+            },
+        };
+        Ok(Principal::through_key(person, organization, key, token))
+    }
+
+    pub(crate) fn agent_available(&self, agent: AgentId) -> Result<(), AuthError> {
+        let policy = self.inner.policy.get();
+        let decision = policy.decide(&Subject::agent(agent), Action::AgentRead, &Resource::Global);
+        match decision.reason() {
+            Some(DenyReason::UnknownAgent { .. }) => Err(AuthError::UnknownPerson {
+                person: ActAs::Agent(agent),
+            }),
+            Some(DenyReason::AgentDisabled { .. }) => Err(AuthError::AgentDisabled { agent }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Appends the request to its key's log.
+fn log(
+    log: &KeyLog,
+    request: &ApiRequest<'_>,
+    now: Timestamp,
+    token: Option<TokenId>,
+    result: &Result<Principal, AuthError>,
+) {
+    let (actor, outcome) = match result {
+        Ok(principal) => {
+            let actor = match principal.by.actor {
+                Actor::Agent(id) => Some(ActAs::Agent(id)),
+                Actor::Requester(id) => Some(ActAs::Requester(id)),
+                Actor::System => None,
+            };
+            (actor, RequestOutcome::Accepted)
+        }
+        Err(e) => (None, e.outcome()),
+    };
+    log.push(LogEntry {
+        at: now,
+        operation: match request.operation {
+            None => Label::Default,
+            Some(name) => Label::new(name),
+        },
+        actor,
+        token,
+        outcome,
+        source_ip: request.source_ip,
+    });
+}
+
+fn check_address(key: KeyId, networks: &[Network], ip: Option<IpAddr>) -> Result<(), AuthError> {
+    if networks.is_empty() || ip.is_some_and(|ip| networks.iter().any(|n| n.contains(ip))) {
+        Ok(())
+    } else {
+        Err(AuthError::AddressNotAllowed { key, address: ip })
+    }
+}
+
+/// An unknown id costs one argon2 run against a decoy behind the same gate as a known one, and
+/// gets the same refusal as a wrong secret.
+fn refuse_unknown(state: &KeyState, id: GateId, secret: &[u8], now: Timestamp) -> AuthError {
+    let hasher = match state.hasher() {
+        Ok(hasher) => hasher,
+        Err(e) => return AuthError::internal(e),
+    };
+    match state
+        .gate
+        .run(id, KeyState::monotonic(now), || hasher.verify_decoy(secret))
+    {
+        Err(refused) => refused.into(),
+        Ok(Err(e)) => AuthError::internal(e),
+        Ok(Ok(())) => AuthError::InvalidCredentials,
+    }
+}
+
+/// Checks a key secret: its tag against the remembered ones, else argon2 behind the gate, and
+/// remembers the tag of a secret that passed.
+fn verify_key(
+    state: &KeyState,
+    snap: &KeySnap,
+    id: KeyId,
+    secret: &[u8],
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let tag = state.fast.tag(&id, secret);
+    let current = snap.current_tag.is_some_and(|known| known == tag);
+    let previous = snap
+        .previous_tag
+        .is_some_and(|(known, until)| (known == tag) & (now < until));
+    if current | previous {
+        return Ok(());
+    }
+    let hasher = state.hasher().map_err(AuthError::internal)?;
+    let matched = state
+        .gate
+        .run(GateId::Key(id), KeyState::monotonic(now), || {
+            slow_key_match(hasher, secret, snap, now)
+        })?
+        .map_err(AuthError::internal)?;
+    let which = matched.ok_or(AuthError::InvalidCredentials)?;
+    state.remember_key_tag(id, snap, which, tag);
+    Ok(())
+}
+
+/// argon2 against the current secret, then the previous one while its window is open.
+fn slow_key_match(
+    hasher: &SecretHasher,
+    secret: &[u8],
+    snap: &KeySnap,
+    now: Timestamp,
+) -> Result<Option<Which>, HashError> {
+    if hasher.verify(secret, &snap.current)? {
+        return Ok(Some(Which::Current));
+    }
+    match &snap.previous {
+        Some((phc, until)) if now < *until && hasher.verify(secret, phc)? => {
+            Ok(Some(Which::Previous))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Checks an access token: its tag, else argon2 behind the token gate.
+fn verify_token(
+    state: &KeyState,
+    token: &Arc<TokenSnap>,
+    secret: &[u8],
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let tag = state.fast.tag(&token.id, secret);
+    if token.tag.is_some_and(|known| known == tag) {
+        return Ok(());
+    }
+    let hasher = state.hasher().map_err(AuthError::internal)?;
+    let matched = state
+        .gate
+        .run(GateId::Token(token.id), KeyState::monotonic(now), || {
+            hasher.verify(secret, &token.phc)
+        })?
+        .map_err(AuthError::internal)?;
+    if !matched {
+        return Err(AuthError::InvalidCredentials);
+    }
+    state.remember_token_tag(token, tag);
+    Ok(())
+}

@@ -1,0 +1,501 @@
+//! The in-memory key and token tables of the hot path, and the machinery around them: the
+//! header parser, the keyed hasher, argon2 and its gates.
+//!
+//! Layout, chosen so that a request costs two lock-free loads (the key map and the policy) and
+//! two threads using different keys never write to the same cache line:
+//! - `keys` is an `ArcSwap` of an id map of [`KeyEntry`]s: an immutable [`KeySnap`] (settings,
+//!   stored hashes, and the keyed-hash tags of secrets that passed argon2) and the key's request
+//!   log, behind a lock of its own on cache lines of its own. Readers load the map without locks
+//!   or shared writes (arc-swap's per-thread debt slots).
+//! - Every change to a key (under the admin lock) installs a new map before the call returns:
+//!   revocation takes effect on the very next request, with no time-to-live anywhere. Tags are
+//!   only carried into a new snapshot while its stored hash is the one they were verified
+//!   against; learning a tag after an argon2 run also installs a new map (rare: once per secret
+//!   and process).
+//! - Tokens work the same way in `tokens`; a token stays valid only while its key's generation
+//!   equals the one it was minted under (regenerate and disable bump it).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use helpdesk_authz::Scopes;
+use helpdesk_credentials::{
+    FastHasher, GateConfig, HashError, HashParams, Scheme, SchemeRegistry, SecretHasher, Tag,
+    VerifyGate,
+};
+use helpdesk_domain::{ActAs, KeyId, KeyKind, Network, Timestamp, TokenId, ValidationError};
+use helpdesk_store::{KeyRecord, Store, StoreError, TokenRecord};
+use parking_lot::Mutex;
+
+use super::log::{LogEntry, RequestRing};
+use crate::error::{Error, Result};
+use crate::options::{CredentialScheme, Options, SecretHashing};
+
+/// Expired tokens stay in memory this long, so clients are told "expired" rather than "not
+/// valid" while they may still be refreshing.
+pub(crate) const EXPIRED_TOKEN_GRACE_MS: i64 = 24 * 3_600_000;
+
+/// A multiplicative hash for the integer ids of the tables. The ids are assigned by the database,
+/// never chosen by a client, so no flooding protection is needed, and SipHash would cost more
+/// than the rest of the lookup.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        let mixed = (self.0 ^ n.cast_unsigned()).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = mixed ^ (mixed >> 29);
+    }
+}
+
+/// A map by id with [`IdHasher`].
+pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// One key's settings as the hot path needs them, immutable; replaced as a whole on change.
+#[derive(Clone)]
+pub(crate) struct KeySnap {
+    pub(crate) kind: KeyKind,
+    pub(crate) admin_functions: bool,
+    pub(crate) scopes: Scopes,
+    pub(crate) expires_at: Option<Timestamp>,
+    pub(crate) networks: Box<[Network]>,
+    pub(crate) enabled: bool,
+    pub(crate) generation: u64,
+    /// The PHC string of the current secret; its `Arc` identity tells whether a tag still
+    /// belongs to it.
+    pub(crate) current: Arc<str>,
+    /// The replaced secret during an overlap window.
+    pub(crate) previous: Option<(Arc<str>, Timestamp)>,
+    /// The keyed-hash tag of the current secret, once it has passed argon2 (or was generated
+    /// here).
+    pub(crate) current_tag: Option<Tag>,
+    /// The tag of the replaced secret and the end of the overlap window.
+    pub(crate) previous_tag: Option<(Tag, Timestamp)>,
+}
+
+impl KeySnap {
+    /// The snapshot of `record`, keeping the tags of `old` for the hashes that did not change.
+    /// `new_tag` is the tag of a secret generated for `record.secret_hash` just now.
+    fn of(record: &KeyRecord, old: Option<&KeySnap>, new_tag: Option<Tag>) -> Self {
+        // The old current secret, if `record` still holds it (as current or as previous).
+        let old_current = old.filter(|o| *o.current == *record.secret_hash);
+        let current = old_current.map_or_else(
+            || Arc::from(record.secret_hash.as_str()),
+            |o| o.current.clone(),
+        );
+        let current_tag = new_tag.or(old_current.and_then(|o| o.current_tag));
+        let (previous, previous_tag) = match &record.previous {
+            None => (None, None),
+            Some((phc, until)) => {
+                let until = *until;
+                match old {
+                    // Regenerated just now: the old current secret is now the previous one.
+                    Some(o) if *o.current == **phc => (
+                        Some((o.current.clone(), until)),
+                        o.current_tag.map(|tag| (tag, until)),
+                    ),
+                    Some(o) if o.previous.as_ref().is_some_and(|(p, _)| **p == **phc) => (
+                        o.previous.as_ref().map(|(p, _)| (p.clone(), until)),
+                        o.previous_tag.map(|(tag, _)| (tag, until)),
+                    ),
+                    _ => (Some((Arc::from(phc.as_str()), until)), None),
+                }
+            }
+        };
+        Self {
+            kind: record.kind,
+            admin_functions: record.admin_functions,
+            scopes: scopes_of(&record.scopes),
+            expires_at: record.expires_at,
+            networks: record
+                .networks
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .collect(),
+            enabled: record.enabled,
+            generation: record.generation,
+            current,
+            previous,
+            current_tag,
+            previous_tag,
+        }
+    }
+
+    /// Whether the key has expired at `now`.
+    pub(crate) fn expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|at| now >= at)
+    }
+}
+
+/// Stored scope names as a set; names this version does not know grant nothing.
+pub(crate) fn scopes_of(names: &[String]) -> Scopes {
+    names.iter().filter_map(|name| name.parse().ok()).collect()
+}
+
+/// One key's request log, on cache lines of its own.
+#[repr(align(128))]
+pub(crate) struct KeyLog {
+    pub(crate) id: KeyId,
+    ring: Mutex<RequestRing>,
+}
+
+impl KeyLog {
+    fn new(id: KeyId, stored: u64) -> Arc<Self> {
+        Arc::new(Self {
+            id,
+            ring: Mutex::new(RequestRing::after(stored)),
+        })
+    }
+
+    /// Appends a request to the key's log.
+    pub(crate) fn push(&self, entry: LogEntry) {
+        self.ring.lock().push(entry);
+    }
+
+    pub(crate) fn ring(&self) -> parking_lot::MutexGuard<'_, RequestRing> {
+        self.ring.lock()
+    }
+}
+
+/// One key in the map: its current snapshot and its log.
+#[derive(Clone)]
+pub(crate) struct KeyEntry {
+    pub(crate) snap: Arc<KeySnap>,
+    pub(crate) log: Arc<KeyLog>,
+}
+
+/// One access token, immutable; replaced as a whole when its tag is learnt.
+#[derive(Clone)]
+pub(crate) struct TokenSnap {
+    pub(crate) id: TokenId,
+    pub(crate) key: KeyId,
+    pub(crate) key_generation: u64,
+    pub(crate) person: ActAs,
+    pub(crate) scopes: Scopes,
+    pub(crate) expires_at: Timestamp,
+    pub(crate) phc: Arc<str>,
+    pub(crate) tag: Option<Tag>,
+}
+
+impl TokenSnap {
+    fn of(record: &TokenRecord, tag: Option<Tag>) -> Arc<Self> {
+        Arc::new(Self {
+            id: record.id,
+            key: record.key,
+            key_generation: record.key_generation,
+            person: record.person,
+            scopes: scopes_of(&record.scopes),
+            expires_at: record.expires_at,
+            phc: Arc::from(record.secret_hash.as_str()),
+            tag,
+        })
+    }
+}
+
+/// What the argon2 gate limits: each key and each token separately.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum GateId {
+    Key(KeyId),
+    Token(TokenId),
+}
+
+/// Which stored secret of a key a tag was verified against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Which {
+    Current,
+    Previous,
+}
+
+/// Everything the helpdesk keeps in memory about keys and tokens.
+pub(crate) struct KeyState {
+    pub(crate) schemes: SchemeRegistry,
+    pub(crate) fast: FastHasher,
+    params: HashParams,
+    /// Built on first use: it hashes a decoy up front, which costs one argon2 run.
+    hasher: OnceLock<SecretHasher>,
+    hasher_init: Mutex<()>,
+    /// One gate for keys and tokens, so that its overall limit bounds all argon2 work.
+    pub(crate) gate: VerifyGate<GateId>,
+    pub(crate) keys: ArcSwap<IdMap<KeyId, KeyEntry>>,
+    pub(crate) tokens: ArcSwap<IdMap<TokenId, Arc<TokenSnap>>>,
+    /// Serialises every change of the tables with its database write, so that they are
+    /// installed in the order they were committed.
+    pub(crate) admin: Mutex<()>,
+    /// Serialises request-log flushes.
+    pub(crate) flush: Mutex<()>,
+    next_token: AtomicI64,
+    pub(crate) max_token_minutes: u32,
+}
+
+impl KeyState {
+    /// Reads keys, live tokens and request-log positions from `store`. Costs no argon2.
+    pub(crate) fn load(store: &Store, options: &Options) -> Result<Self> {
+        let params = hash_params(options.secret_hashing)?;
+        let mut schemes = SchemeRegistry::new();
+        for (name, scheme) in &options.scheme_aliases {
+            let scheme = match scheme {
+                CredentialScheme::Key => Scheme::Key,
+                CredentialScheme::Basic => Scheme::Basic,
+                CredentialScheme::Token => Scheme::Token,
+            };
+            schemes = schemes.with_alias(name, scheme).map_err(|e| {
+                Error::Invalid(ValidationError::Malformed {
+                    field: "scheme_aliases",
+                    reason: e.to_string(),
+                })
+            })?;
+        }
+        let now = options.clock.now();
+        let heads: IdMap<KeyId, u64> = store.key_request_heads()?.into_iter().collect();
+        let keys: IdMap<KeyId, KeyEntry> = store
+            .keys()?
+            .into_iter()
+            .map(|record| {
+                let stored = heads.get(&record.id).copied().unwrap_or(0);
+                let entry = KeyEntry {
+                    snap: Arc::new(KeySnap::of(&record, None, None)),
+                    log: KeyLog::new(record.id, stored),
+                };
+                (record.id, entry)
+            })
+            .collect();
+        let tokens: IdMap<TokenId, Arc<TokenSnap>> = store
+            .live_tokens(now.add_millis(-EXPIRED_TOKEN_GRACE_MS))?
+            .into_iter()
+            .filter(|token| {
+                keys.get(&token.key).is_some_and(|key| {
+                    key.snap.enabled && key.snap.generation == token.key_generation
+                })
+            })
+            .map(|token| (token.id, TokenSnap::of(&token, None)))
+            .collect();
+        Ok(Self {
+            schemes,
+            fast: FastHasher::new().map_err(secret_error)?,
+            params,
+            hasher: OnceLock::new(),
+            hasher_init: Mutex::new(()),
+            gate: VerifyGate::new(GateConfig::default()),
+            keys: ArcSwap::from_pointee(keys),
+            tokens: ArcSwap::from_pointee(tokens),
+            admin: Mutex::new(()),
+            flush: Mutex::new(()),
+            next_token: AtomicI64::new(store.next_token_id()?.get()),
+            max_token_minutes: options.max_token_lifetime_minutes,
+        })
+    }
+
+    /// The argon2id hasher, built on first use.
+    pub(crate) fn hasher(&self) -> Result<&SecretHasher, HashError> {
+        if let Some(hasher) = self.hasher.get() {
+            return Ok(hasher);
+        }
+        let _one = self.hasher_init.lock();
+        if let Some(hasher) = self.hasher.get() {
+            return Ok(hasher);
+        }
+        let hasher = SecretHasher::new(self.params)?;
+        Ok(self.hasher.get_or_init(|| hasher))
+    }
+
+    /// A fresh access-token id (never handed out twice in this process; the database refuses a
+    /// duplicate anyway).
+    pub(crate) fn allocate_token_id(&self) -> TokenId {
+        TokenId::new(self.next_token.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The current snapshot of key `id`.
+    pub(crate) fn key(&self, id: KeyId) -> Option<Arc<KeySnap>> {
+        self.keys.load().get(&id).map(|entry| entry.snap.clone())
+    }
+
+    /// Installs `record` as the key's new snapshot (with a new log for a new key), keeping the
+    /// tags that are still valid; `new_tag` is the tag of a secret generated just now. Callers
+    /// hold the admin lock.
+    pub(crate) fn install_key(&self, record: &KeyRecord, new_tag: Option<Tag>) {
+        self.keys.rcu(|map| {
+            let mut map = IdMap::clone(map);
+            let entry = match map.get(&record.id) {
+                Some(old) => KeyEntry {
+                    snap: Arc::new(KeySnap::of(record, Some(&old.snap), new_tag)),
+                    log: old.log.clone(),
+                },
+                None => KeyEntry {
+                    snap: Arc::new(KeySnap::of(record, None, new_tag)),
+                    log: KeyLog::new(record.id, 0),
+                },
+            };
+            map.insert(record.id, entry);
+            map
+        });
+    }
+
+    /// Remembers that `tag` passed argon2 against the `which` secret of `verified`, if the key
+    /// still holds that secret.
+    pub(crate) fn remember_key_tag(&self, id: KeyId, verified: &KeySnap, which: Which, tag: Tag) {
+        self.keys.rcu(|map| {
+            let Some(entry) = map.get(&id) else {
+                return Arc::clone(map);
+            };
+            let latest = &entry.snap;
+            let mut next = KeySnap::clone(latest);
+            match (which, &latest.previous, &verified.previous) {
+                (Which::Current, _, _) if Arc::ptr_eq(&latest.current, &verified.current) => {
+                    next.current_tag = Some(tag);
+                }
+                (Which::Previous, Some((now_phc, until)), Some((then_phc, _)))
+                    if Arc::ptr_eq(now_phc, then_phc) =>
+                {
+                    next.previous_tag = Some((tag, *until));
+                }
+                _ => return Arc::clone(map),
+            }
+            let mut map = IdMap::clone(map);
+            map.insert(
+                id,
+                KeyEntry {
+                    snap: Arc::new(next),
+                    log: entry.log.clone(),
+                },
+            );
+            Arc::new(map)
+        });
+    }
+
+    /// Forgets key `id` and its tokens. Callers hold the admin lock.
+    pub(crate) fn remove_key(&self, id: KeyId) {
+        self.keys.rcu(|map| {
+            let mut map = IdMap::clone(map);
+            map.remove(&id);
+            map
+        });
+        self.drop_tokens(|token| token.key == id);
+    }
+
+    /// Forgets every token for which `dead` holds, and says whether there was any. Callers
+    /// hold the admin lock.
+    pub(crate) fn drop_tokens(&self, dead: impl Fn(&TokenSnap) -> bool) -> bool {
+        let any = self.tokens.load().values().any(|token| dead(token));
+        if any {
+            self.tokens.rcu(|map| {
+                let mut map = IdMap::clone(map);
+                map.retain(|_, token| !dead(token));
+                map
+            });
+        }
+        any
+    }
+
+    /// Adds a minted token, with the tag of its text. Callers hold the admin lock.
+    pub(crate) fn install_token(&self, record: &TokenRecord, tag: Tag) {
+        let token = TokenSnap::of(record, Some(tag));
+        self.tokens.rcu(|map| {
+            let mut map = IdMap::clone(map);
+            map.insert(record.id, token.clone());
+            map
+        });
+    }
+
+    /// Remembers that `tag` passed argon2 for `verified`, if that token is still in the table.
+    pub(crate) fn remember_token_tag(&self, verified: &Arc<TokenSnap>, tag: Tag) {
+        self.tokens.rcu(|map| match map.get(&verified.id) {
+            Some(latest) if Arc::ptr_eq(latest, verified) => {
+                let mut map = IdMap::clone(map);
+                let mut next = TokenSnap::clone(latest);
+                next.tag = Some(tag);
+                map.insert(verified.id, Arc::new(next));
+                Arc::new(map)
+            }
+            _ => Arc::clone(map),
+        });
+    }
+
+    /// Writes the unflushed request-log entries of every key in one transaction.
+    pub(crate) fn flush(&self, store: &Store) -> Result<(), StoreError> {
+        let _one = self.flush.lock();
+        let keys = self.keys.load_full();
+        let mut batch = Vec::new();
+        let mut written = Vec::new();
+        for entry in keys.values() {
+            let (records, last) = entry.log.ring().unflushed(entry.log.id);
+            if !records.is_empty() {
+                batch.extend(records);
+                written.push((&entry.log, last));
+            }
+        }
+        store.append_key_requests(&batch, super::log::LOG_LEN as u64)?;
+        for (log, last) in written {
+            log.ring().mark_flushed(last);
+        }
+        Ok(())
+    }
+
+    /// The gate's clock: the helpdesk clock as a duration since the epoch (time going backwards
+    /// refills nothing).
+    pub(crate) fn monotonic(now: Timestamp) -> Duration {
+        Duration::from_millis(u64::try_from(now.as_millis()).unwrap_or(0))
+    }
+}
+
+impl fmt::Debug for KeyState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyState")
+            .field("keys", &self.keys.load().len())
+            .field("tokens", &self.tokens.load().len())
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The argon2 parameters of `hashing`, refusing custom ones weaker than OWASP's.
+fn hash_params(hashing: SecretHashing) -> Result<HashParams> {
+    let weak = |reason: String| {
+        Error::Invalid(ValidationError::Malformed {
+            field: "secret_hashing",
+            reason,
+        })
+    };
+    match hashing {
+        SecretHashing::Owasp => Ok(HashParams::OWASP),
+        SecretHashing::InsecureForTests => Ok(HashParams::INSECURE_FOR_TESTS),
+        SecretHashing::Custom {
+            memory_kib,
+            iterations,
+            lanes,
+        } => {
+            let owasp = HashParams::OWASP;
+            let work = u64::from(memory_kib) * u64::from(iterations);
+            let minimum = u64::from(owasp.m_cost_kib()) * u64::from(owasp.t_cost());
+            if work < minimum || memory_kib < 7 * 1024 {
+                return Err(weak(format!(
+                    "m={memory_kib} KiB, t={iterations} is weaker than OWASP's argon2id minimum (19 MiB, t=2)"
+                )));
+            }
+            HashParams::new(memory_kib, iterations, lanes).map_err(|e| weak(e.to_string()))
+        }
+    }
+}
+
+/// A failure to make or hash a secret, as the facade's error. It is never the caller's fault;
+/// the facade has no variant for internal failures yet, so it is reported against the secret.
+pub(crate) fn secret_error(e: impl fmt::Display) -> Error {
+    Error::Invalid(ValidationError::Malformed {
+        field: "secret",
+        reason: format!("could not be made: {e}"),
+    })
+}

@@ -1,6 +1,10 @@
 //! End-to-end tests of the `helpdesk` command on temporary databases: each subcommand, the JSON
 //! output parsed, and error exits.
-#![expect(clippy::unwrap_used, clippy::panic, reason = "test helpers fail the test loudly")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

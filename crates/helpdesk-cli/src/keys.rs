@@ -164,12 +164,11 @@ pub(crate) fn key(ctx: &Ctx, cmd: KeyCmd) -> anyhow::Result<()> {
 fn print_code(ctx: &Ctx, key: &ApiKey, code: &str) -> anyhow::Result<()> {
     let mut data = key_json(key);
     data["code"] = json!(code);
-    ctx.out.emit("key_code", &data, || {
-        let mut t = keys_table(std::slice::from_ref(key));
-        t.row(Vec::new());
-        t.row(vec!["code".into(), code.to_string()]);
-        t
-    })?;
+    ctx.out
+        .emit("key_code", &data, || keys_table(std::slice::from_ref(key)))?;
+    if !ctx.out.json {
+        println!("code: {code}");
+    }
     eprintln!("the key code is shown this once: store it now");
     Ok(())
 }

@@ -419,3 +419,121 @@ fn a_foreign_file_is_refused_and_kept() {
     );
     assert_eq!(std::fs::read(&db.path).unwrap(), before);
 }
+
+#[test]
+fn keys_and_tokens() {
+    let db = Db::new();
+    db.json("department", &["department", "create", "Support"]);
+    let ann = db.json(
+        "agent",
+        &[
+            "agent",
+            "create",
+            "--name",
+            "Ann",
+            "--email",
+            "ann@example.com",
+        ],
+    );
+    let ann_id = ann["id"].to_string();
+    let created = db.json(
+        "key_code",
+        &[
+            "key",
+            "create",
+            "--description",
+            "CRM sync",
+            "--agent",
+            &ann_id,
+            "--scope",
+            "tickets.read",
+        ],
+    );
+    let code = created["code"].as_str().unwrap().to_string();
+    assert!(
+        code.starts_with(&format!("{}:hdk_", created["id"])),
+        "{code}"
+    );
+    let listed = db.run(&["--json", "key", "list"]);
+    let listing = String::from_utf8_lossy(&listed.stdout);
+    let secret = code.split_once(':').unwrap().1;
+    assert!(
+        !listing.contains(secret),
+        "a listing never shows the secret"
+    );
+    let id = created["id"].to_string();
+    let regenerated = db.json(
+        "key_code",
+        &["key", "regenerate", &id, "--overlap-minutes", "5"],
+    );
+    assert_ne!(regenerated["code"], created["code"]);
+    assert!(!regenerated["overlap_until"].is_null());
+    let token = db.json(
+        "token",
+        &[
+            "token",
+            "mint",
+            "--key",
+            &id,
+            "--agent",
+            &ann_id,
+            "--minutes",
+            "5",
+        ],
+    );
+    assert_eq!(token["expires_in"], 300);
+    assert!(token["userKey"].as_str().unwrap().starts_with("hdt_"));
+    assert!(
+        db.fails(&[
+            "token",
+            "mint",
+            "--key",
+            &id,
+            "--agent",
+            &ann_id,
+            "--scope",
+            "tickets.delete"
+        ])
+        .contains("scope")
+    );
+    assert_eq!(db.json("key", &["key", "disable", &id])["enabled"], false);
+    assert_eq!(db.json("key", &["key", "enable", &id])["enabled"], true);
+    let log = db.json("key_log", &["key", "log", &id]);
+    assert!(log.is_array());
+    let superuser = db.json(
+        "key_code",
+        &[
+            "key",
+            "create",
+            "--description",
+            "Portal",
+            "--superuser",
+            "--default-agent",
+            "1",
+            "--admin-functions",
+            "--scope",
+            "tickets.read",
+            "--network",
+            "10.0.0.0/8",
+            "--expires-in-days",
+            "30",
+        ],
+    );
+    assert_eq!(superuser["networks"], serde_json::json!(["10.0.0.0/8"]));
+    assert!(!superuser["expires_at"].is_null());
+    assert!(
+        db.fails(&[
+            "key",
+            "create",
+            "--description",
+            "x",
+            "--agent",
+            &ann_id,
+            "--scope",
+            "tickets.raed"
+        ])
+        .contains("tickets.raed")
+    );
+    db.json("key_deleted", &["key", "delete", &id]);
+    assert!(db.fails(&["key", "show", &id]).contains("does not exist"));
+}

@@ -9,3 +9,11 @@ mod log;
 mod settings;
 mod tickets;
 pub(crate) mod types;
+
+impl crate::sandbox::HostState {
+    /// Records a host call in the request log of the install's key, so the key's log shows what
+    /// the plugin did with it.
+    pub(crate) fn log_use(&self, operation: &str) {
+        self.ctx.desk.log_key_use(&self.call.principal, operation);
+    }
+}

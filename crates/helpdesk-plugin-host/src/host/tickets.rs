@@ -68,6 +68,7 @@ impl HostState {
 
 impl Host for HostState {
     fn get(&mut self, id: i64) -> Result<Ticket, Error> {
+        self.log_use("tickets.get");
         let id = TicketId::new(id);
         let found = self
             .ctx
@@ -79,6 +80,7 @@ impl Host for HostState {
     }
 
     fn messages(&mut self, id: i64) -> Result<Vec<Message>, Error> {
+        self.log_use("tickets.messages");
         let id = TicketId::new(id);
         let found = self
             .ctx
@@ -90,6 +92,7 @@ impl Host for HostState {
     }
 
     fn search(&mut self, query: WitQuery) -> Result<Vec<Ticket>, Error> {
+        self.log_use("tickets.search");
         let limit = query.limit.unwrap_or(20).min(MAX_SEARCH);
         let q = SearchQuery {
             text: query.text,
@@ -121,6 +124,7 @@ impl Host for HostState {
     }
 
     fn create(&mut self, new: NewTicket) -> Result<Ticket, Error> {
+        self.log_use("tickets.create");
         self.refuse_writes()?;
         let mut input = helpdesk::NewTicket::new(
             new.subject,
@@ -144,6 +148,7 @@ impl Host for HostState {
         expected_version: u64,
         update: WitUpdate,
     ) -> Result<Ticket, Error> {
+        self.log_use("tickets.update");
         self.refuse_writes()?;
         let id = TicketId::new(id);
         self.also_reads(id)?;
@@ -173,6 +178,7 @@ impl Host for HostState {
     }
 
     fn add_message(&mut self, id: i64, kind: MessageKind, body: String) -> Result<Message, Error> {
+        self.log_use("tickets.add-message");
         self.refuse_writes()?;
         let id = TicketId::new(id);
         self.also_reads(id)?;

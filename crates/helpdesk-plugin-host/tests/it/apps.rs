@@ -124,3 +124,21 @@ fn ledger_counts_events_with_its_store_and_secret_setting() {
         InstallState::Enabled
     );
 }
+
+#[test]
+fn the_install_keys_log_shows_the_plugins_calls() {
+    let env = Env::new();
+    let app = env.install("auto-triage", None, &[]);
+    env.ticket("I want a refund, I was charged twice");
+    let report = env.host.deliver().unwrap();
+    assert_eq!(report.delivered, 1, "{report:?}");
+    let key = app.key.expect("an install has its own key");
+    let log = env.f.desk.key_log(&env.root, key).unwrap();
+    let operations: Vec<&str> = log.iter().map(|r| r.operation.as_str()).collect();
+    assert!(operations.contains(&"tickets.get"), "{operations:?}");
+    assert!(operations.contains(&"tickets.update"), "{operations:?}");
+    assert!(
+        log.iter()
+            .all(|r| r.actor == Some(helpdesk::ActAs::Agent(app.app_agent)))
+    );
+}

@@ -80,6 +80,30 @@ impl Helpdesk {
         }
     }
 
+    /// Records a call made with `p` in the request log of the key it came through, as accepted;
+    /// a principal without a key leaves no entry. For code that acts with a key's principal for
+    /// someone else, such as the plugin host: each of a plugin's host calls shows in its install
+    /// key's log under `operation`. Appends to the key's ring in memory; never writes storage.
+    pub fn log_key_use(&self, p: &Principal, operation: &str) {
+        let Some(key) = p.by.key else { return };
+        let keys = self.inner.keys.keys.load();
+        if let Some(entry) = keys.get(&key) {
+            let actor = match p.by.actor {
+                Actor::Agent(id) => Some(ActAs::Agent(id)),
+                Actor::Requester(id) => Some(ActAs::Requester(id)),
+                Actor::System => None,
+            };
+            entry.log.push(LogEntry {
+                at: self.now(),
+                operation: Label::new(operation),
+                actor,
+                token: p.by.token,
+                outcome: RequestOutcome::Accepted,
+                source_ip: None,
+            });
+        }
+    }
+
     /// Whether `p` may perform `action` on a ticket with these attributes (`tickets.create`:
     /// open such a ticket). Decides from memory alone, in nanoseconds; the denial explains why.
     pub fn decide(

@@ -64,6 +64,9 @@ pub(crate) enum Command {
     /// Access tokens minted from a key.
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Plugins: install (review and grant), list, enable, disable, uninstall, deliveries, replay, render.
+    #[command(subcommand)]
+    Plugin(PluginCmd),
     /// Import tickets from a JSON Lines file (one ticket per line), in one transaction.
     Import(ImportArgs),
     /// Fill the database with realistic sample data.
@@ -474,5 +477,75 @@ pub(crate) enum TokenCmd {
         /// Narrow the token to these scopes (repeat; default: the key's).
         #[arg(long = "scope")]
         scopes: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PluginCmd {
+    /// Review a plugin's requested permissions and install it with an explicit grant.
+    Install {
+        /// The plugin's `plugin.toml`.
+        #[arg(long)]
+        manifest: PathBuf,
+        /// The component built for `wasm32-wasip2`.
+        #[arg(long)]
+        wasm: PathBuf,
+        /// A requested scope to grant (repeat); without a grant the command only shows the review.
+        #[arg(long = "grant")]
+        grant: Vec<String>,
+        /// Grant everything the plugin requests.
+        #[arg(long, conflicts_with = "grant")]
+        grant_all: bool,
+        /// A setting `name=value` (repeat).
+        #[arg(long = "setting")]
+        settings: Vec<String>,
+    },
+    /// List installs with their state.
+    List,
+    /// Enable an install.
+    Enable {
+        /// The install id.
+        id: i64,
+    },
+    /// Disable an install.
+    Disable {
+        /// The install id.
+        id: i64,
+    },
+    /// Uninstall: removes its key, data and subscriptions.
+    Uninstall {
+        /// The install id.
+        id: i64,
+    },
+    /// Deliver the due events to the apps now (one round).
+    Deliver,
+    /// An install's pending deliveries.
+    Deliveries {
+        /// The install id.
+        id: i64,
+    },
+    /// An install's dead letters (deliveries given up).
+    DeadLetters {
+        /// The install id.
+        id: i64,
+    },
+    /// Replay the dead letters, or every event after a sequence number.
+    Replay {
+        /// The install id.
+        id: i64,
+        /// Replay the events after this sequence number instead of the dead letters.
+        #[arg(long)]
+        after: Option<u64>,
+    },
+    /// Render a widget for the acting agent.
+    Render {
+        /// The install id.
+        id: i64,
+        /// Where: ticket-sidebar, ticket-header or agent-dashboard.
+        #[arg(long, default_value = "ticket-sidebar")]
+        location: String,
+        /// The ticket shown, for ticket locations.
+        #[arg(long)]
+        ticket: Option<i64>,
     },
 }

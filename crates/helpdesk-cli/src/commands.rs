@@ -79,6 +79,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Org(cmd) => org(&ctx, cmd),
         Command::Ticket(cmd) => ticket(&ctx, cmd),
         Command::Key(cmd) => crate::keys::key(&ctx, cmd),
+        Command::Plugin(cmd) => crate::plugins::plugin(&ctx, cmd),
         Command::Token(cmd) => crate::keys::token(&ctx, cmd),
         Command::Import(args) => import(&ctx, &args.file),
         Command::Seed(args) => seed(&ctx, args.departments, args.tickets),

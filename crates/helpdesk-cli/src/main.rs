@@ -7,6 +7,7 @@ mod demo;
 mod demo_plugins;
 mod keys;
 mod output;
+mod plugins;
 
 use std::process::ExitCode;
 

@@ -12,6 +12,11 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+#[path = "../../../plugins/guests.rs"]
+mod guests;
+
+const PLUGINS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../plugins");
+
 struct Db {
     _dir: tempfile::TempDir,
     path: PathBuf,
@@ -536,4 +541,154 @@ fn keys_and_tokens() {
     );
     db.json("key_deleted", &["key", "delete", &id]);
     assert!(db.fails(&["key", "show", &id]).contains("does not exist"));
+}
+
+#[test]
+fn plugins_are_reviewed_granted_run_and_removed() {
+    let db = Db::new();
+    let dir = db.path.parent().unwrap().to_path_buf();
+    let write = |name: &str| {
+        let g = guests::guest(PLUGINS, name);
+        let manifest = dir.join(format!("{name}.toml"));
+        let wasm = dir.join(format!("{name}.wasm"));
+        std::fs::write(&manifest, g.manifest).unwrap();
+        std::fs::write(&wasm, g.wasm).unwrap();
+        (
+            manifest.to_str().unwrap().to_string(),
+            wasm.to_str().unwrap().to_string(),
+        )
+    };
+    let (triage_toml, triage_wasm) = write("auto-triage");
+    let (info_toml, info_wasm) = write("ticket-info");
+    db.json("department", &["department", "create", "Billing"]);
+    db.json(
+        "requester",
+        &[
+            "requester",
+            "create",
+            "--name",
+            "Bob",
+            "--email",
+            "bob@example.org",
+        ],
+    );
+    let review = db.fails(&[
+        "plugin",
+        "install",
+        "--manifest",
+        &triage_toml,
+        "--wasm",
+        &triage_wasm,
+    ]);
+    assert!(
+        review.contains("requests: events.read, tickets.read, tickets.update")
+            && review.contains("--grant"),
+        "{review}"
+    );
+    assert!(
+        db.fails(&[
+            "plugin",
+            "install",
+            "--manifest",
+            &triage_toml,
+            "--wasm",
+            &triage_wasm,
+            "--grant",
+            "tickets.delete"
+        ])
+        .contains("error")
+    );
+    let triage = db.json(
+        "plugin",
+        &[
+            "plugin",
+            "install",
+            "--manifest",
+            &triage_toml,
+            "--wasm",
+            &triage_wasm,
+            "--grant-all",
+        ],
+    );
+    assert_eq!(
+        triage["granted"],
+        serde_json::json!(["tickets.read", "tickets.update", "events.read"])
+    );
+    let info = db.json(
+        "plugin",
+        &[
+            "plugin",
+            "install",
+            "--manifest",
+            &info_toml,
+            "--wasm",
+            &info_wasm,
+            "--grant",
+            "tickets.read",
+        ],
+    );
+    assert_eq!(
+        info["granted"],
+        serde_json::json!(["tickets.read"]),
+        "a narrower grant than requested"
+    );
+    db.json(
+        "ticket",
+        &[
+            "ticket",
+            "create",
+            "--subject",
+            "Refund please, charged twice",
+            "--department",
+            "1",
+            "--requester",
+            "1",
+        ],
+    );
+    let report = db.json("delivery_report", &["plugin", "deliver"]);
+    assert_eq!(report["delivered"], 1, "{report}");
+    let ticket = db.json("ticket_detail", &["ticket", "show", "1"]);
+    assert_eq!(
+        ticket["ticket"]["priority"], "urgent",
+        "auto-triage applied its rules"
+    );
+    let widget = db.run(&["plugin", "render", &info["id"].to_string(), "--ticket", "1"]);
+    assert!(
+        widget.status.success(),
+        "{}",
+        String::from_utf8_lossy(&widget.stderr)
+    );
+    assert!(String::from_utf8_lossy(&widget.stdout).contains("hd-widget"));
+    let as_json = db.json(
+        "widget",
+        &["plugin", "render", &info["id"].to_string(), "--ticket", "1"],
+    );
+    assert!(as_json.is_object() || as_json.is_array());
+    let id = triage["id"].to_string();
+    assert!(
+        db.json("deliveries", &["plugin", "deliveries", &id])
+            .is_array()
+    );
+    assert!(
+        db.json("dead_letters", &["plugin", "dead-letters", &id])
+            .is_array()
+    );
+    db.json("replay", &["plugin", "replay", &id, "--after", "0"]);
+    db.json("replay", &["plugin", "replay", &id]);
+    assert_eq!(
+        db.json("plugin", &["plugin", "disable", &id])["state"],
+        "disabled"
+    );
+    assert_eq!(
+        db.json("plugin", &["plugin", "enable", &id])["state"],
+        "enabled"
+    );
+    db.json("plugin_uninstalled", &["plugin", "uninstall", &id]);
+    assert_eq!(
+        db.json("plugins", &["plugin", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -17,7 +17,6 @@ use serde_json::json;
 use crate::Store;
 use crate::error::{Entity, Result, not_found, rule};
 use crate::history::record;
-use crate::outbox::{NewEvent, append};
 use crate::people::{load_agent, load_requester};
 use crate::row::bad_code;
 
@@ -295,28 +294,6 @@ fn revoke_key_tokens(conn: &Connection, key: KeyId) -> Result<usize> {
 }
 
 impl Store {
-    fn key_event(
-        &self,
-        conn: &Connection,
-        at: Timestamp,
-        by: &Attribution,
-        kind: EventKind,
-        data: serde_json::Value,
-    ) -> Result<u64> {
-        append(
-            conn,
-            at,
-            by,
-            &NewEvent {
-                kind,
-                ticket: None,
-                department: None,
-                data,
-            },
-            self.outbox_retention,
-        )
-    }
-
     /// Creates an API key. The agents it names must exist.
     pub fn create_key(
         &self,
@@ -358,7 +335,7 @@ impl Store {
             ])?;
             let id = KeyId::new(tx.last_insert_rowid());
             record(tx, at, by, HistorySubject::Key(id), &Change::Created)?;
-            self.key_event(
+            self.event(
                 tx,
                 at,
                 by,
@@ -425,7 +402,7 @@ impl Store {
                 HistorySubject::Key(id),
                 &Change::SecretRegenerated { overlap_until },
             )?;
-            self.key_event(
+            self.event(
                 tx,
                 at,
                 by,
@@ -465,7 +442,7 @@ impl Store {
                 new: HistoryValue::Bool(enabled),
             };
             record(tx, at, by, HistorySubject::Key(id), &change)?;
-            self.key_event(
+            self.event(
                 tx,
                 at,
                 by,
@@ -487,7 +464,7 @@ impl Store {
             tx.prepare_cached("DELETE FROM api_keys WHERE id = ?1")?
                 .execute([id.get()])?;
             record(tx, at, by, HistorySubject::Key(id), &Change::Deleted)?;
-            self.key_event(
+            self.event(
                 tx,
                 at,
                 by,
@@ -555,7 +532,7 @@ impl Store {
                 expires_at: input.expires_at,
             };
             record(tx, at, by, HistorySubject::Key(input.key), &change)?;
-            self.key_event(
+            self.event(
                 tx,
                 at,
                 by,
@@ -611,7 +588,7 @@ impl Store {
                 HistorySubject::Key(token.key),
                 &Change::TokenRevoked { token: id },
             )?;
-            self.key_event(
+            self.event(
                 tx,
                 at,
                 by,

@@ -226,7 +226,8 @@ fn unique<'a>(
 }
 
 impl Store {
-    fn event(
+    /// Appends an event that is not about a ticket (people, keys, plugins) to the outbox.
+    pub(crate) fn event(
         &self,
         conn: &Connection,
         at: Timestamp,

@@ -12,7 +12,6 @@ use serde_json::json;
 use crate::Store;
 use crate::error::{Entity, Result, StoreError, not_found};
 use crate::history::record;
-use crate::outbox::{NewEvent, append};
 use crate::row::{attribution_params, bad_code, from_json, is_unique_violation, to_json};
 
 /// Whether an install runs.
@@ -235,28 +234,6 @@ fn ticket_key(event: &Event) -> i64 {
 }
 
 impl Store {
-    fn plugin_event(
-        &self,
-        conn: &Connection,
-        at: Timestamp,
-        by: &Attribution,
-        kind: EventKind,
-        data: serde_json::Value,
-    ) -> Result<u64> {
-        append(
-            conn,
-            at,
-            by,
-            &NewEvent {
-                kind,
-                ticket: None,
-                department: None,
-                data,
-            },
-            self.outbox_retention,
-        )
-    }
-
     /// Installs a plugin in one transaction: the wasm (content-addressed), the install, its app
     /// identity, its settings, its outbox consumer (starting now), history and an event.
     pub fn install_plugin(
@@ -338,7 +315,7 @@ impl Store {
             )?
             .execute(params![consumer_name(id), head, at.as_millis()])?;
             record(tx, at, by, HistorySubject::Agent(agent), &Change::Created)?;
-            self.plugin_event(
+            self.event(
                 tx,
                 at,
                 by,
@@ -444,7 +421,7 @@ impl Store {
                 InstallStateRecord::Disabled => "disabled",
                 InstallStateRecord::AutoDisabled(_) => "auto_disabled",
             };
-            self.plugin_event(
+            self.event(
                 tx,
                 at,
                 by,
@@ -516,7 +493,7 @@ impl Store {
                     },
                 )?;
             }
-            self.plugin_event(
+            self.event(
                 tx,
                 at,
                 by,
@@ -573,7 +550,7 @@ impl Store {
                 HistorySubject::Agent(before.app_agent),
                 &Change::Deleted,
             )?;
-            self.plugin_event(
+            self.event(
                 tx,
                 at,
                 by,

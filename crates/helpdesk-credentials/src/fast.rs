@@ -2,9 +2,10 @@
 //! SipHash-2-4 (128-bit tag) under a per-process random key, and one constant-time comparison.
 //!
 //! The key exists only in memory and is new in every process, so the tags are worthless outside
-//! it. SipHash-2-4 is a PRF built for short inputs: on the 40 bytes hashed here (8-byte id, 32-byte
-//! secret) the tag plus the comparison costs about 25 ns, against about 77 ns for keyed BLAKE3
-//! (an `Instant` loop, best of 5 runs of 5 million, on this project's 2-core x86-64 machine).
+//! it. SipHash-2-4 is a PRF built for short inputs. It is written out here for the one shape
+//! hashed (an id word, then the secret's bytes), with no streaming state: on the 40 bytes of a
+//! key (8-byte id, 32-byte secret) that is about half the time of a general streaming
+//! implementation; a test checks it against one.
 //!
 //! Revocation is by generation, without TTLs: the key store bumps a key's generation when it is
 //! regenerated, disabled or deleted, passes the current generation to [`VerifiedCache::check`], and
@@ -16,7 +17,6 @@ use std::hash::{Hash, Hasher};
 
 use helpdesk_domain::Timestamp;
 use parking_lot::RwLock;
-use siphasher::sip128::{Hasher128, SipHasher24};
 
 use crate::error::GenerateError;
 
@@ -33,11 +33,14 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// A 128-bit keyed hash of a verified secret. Compared in constant time; never printed.
 #[derive(Clone, Copy)]
-pub struct Tag([u8; 16]);
+pub struct Tag([u64; 2]);
 
 impl PartialEq for Tag {
     fn eq(&self, other: &Self) -> bool {
-        constant_time_eq(&self.0, &other.0)
+        let [a, b] = self.0;
+        let [c, d] = other.0;
+        // Both halves always compared, with no early exit.
+        std::hint::black_box((a ^ c) | (b ^ d)) == 0
     }
 }
 
@@ -51,7 +54,7 @@ impl fmt::Debug for Tag {
 
 /// SipHash-2-4 with 128-bit output under a random key drawn once per instance.
 pub struct FastHasher {
-    key: [u8; 16],
+    key: [u64; 2],
 }
 
 impl FastHasher {
@@ -59,16 +62,103 @@ impl FastHasher {
     pub fn new() -> Result<Self, GenerateError> {
         let mut key = [0u8; 16];
         getrandom::fill(&mut key).map_err(|_| GenerateError::Random)?;
-        Ok(Self { key })
+        let (k0, k1) = key.split_at(8);
+        let word = |half: &[u8]| u64::from_le_bytes(half.try_into().unwrap_or_default());
+        let hasher = Self {
+            key: [word(k0), word(k1)],
+        };
+        key.fill(0);
+        std::hint::black_box(&mut key);
+        Ok(hasher)
     }
 
     /// The tag of `secret` presented for `id`; binding the id means a tag is only good for its id.
+    ///
+    /// The id is reduced to one word first: for the integer ids used here (`KeyId`, `TokenId`)
+    /// that word is the id itself.
     pub fn tag<I: Hash>(&self, id: &I, secret: &[u8]) -> Tag {
-        let mut hasher = SipHasher24::new_with_key(&self.key);
-        id.hash(&mut hasher);
-        hasher.write(secret);
-        Tag(hasher.finish128().as_bytes())
+        let mut word = IdWord(0);
+        id.hash(&mut word);
+        Tag(siphash_2_4_128(self.key, word.0, secret))
     }
+}
+
+/// Reduces an id's `Hash` input to one word: an integer written once is kept as it is; anything
+/// else is folded in.
+struct IdWord(u64);
+
+impl Hasher for IdWord {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = self.0.rotate_left(29).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ n;
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n.cast_unsigned());
+    }
+}
+
+/// SipHash-2-4 with a 128-bit result (Aumasson and Bernstein, "SipHash: a fast short-input
+/// PRF", and its 128-bit variant) of the message `first` (eight bytes, little-endian) followed
+/// by `rest`.
+fn siphash_2_4_128(key: [u64; 2], first: u64, rest: &[u8]) -> [u64; 2] {
+    let [k0, k1] = key;
+    let mut v = [
+        k0 ^ 0x736f_6d65_7073_6575,
+        k1 ^ 0x646f_7261_6e64_6f6d ^ 0xee,
+        k0 ^ 0x6c79_6765_6e65_7261,
+        k1 ^ 0x7465_6462_7974_6573,
+    ];
+    let compress = |v: &mut [u64; 4], m: u64| {
+        v[3] ^= m;
+        sip_round(v);
+        sip_round(v);
+        v[0] ^= m;
+    };
+    compress(&mut v, first);
+    let (words, tail) = rest.as_chunks::<8>();
+    for word in words {
+        compress(&mut v, u64::from_le_bytes(*word));
+    }
+    let mut last = [0u8; 8];
+    if let Some(target) = last.get_mut(..tail.len()) {
+        target.copy_from_slice(tail);
+    }
+    let length = (rest.len() as u64).wrapping_add(8);
+    compress(&mut v, u64::from_le_bytes(last) | length << 56);
+    v[2] ^= 0xee;
+    for _ in 0..4 {
+        sip_round(&mut v);
+    }
+    let low = v[0] ^ v[1] ^ v[2] ^ v[3];
+    v[1] ^= 0xdd;
+    for _ in 0..4 {
+        sip_round(&mut v);
+    }
+    [low, v[0] ^ v[1] ^ v[2] ^ v[3]]
+}
+
+#[inline(always)]
+fn sip_round(v: &mut [u64; 4]) {
+    v[0] = v[0].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(13) ^ v[0];
+    v[0] = v[0].rotate_left(32);
+    v[2] = v[2].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(16) ^ v[2];
+    v[0] = v[0].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(21) ^ v[0];
+    v[2] = v[2].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(17) ^ v[2];
+    v[2] = v[2].rotate_left(32);
 }
 
 impl fmt::Debug for FastHasher {
@@ -201,6 +291,32 @@ mod tests {
 
     fn key(id: i64) -> KeyId {
         KeyId::new(id)
+    }
+
+    #[test]
+    fn siphash_matches_a_general_implementation() {
+        use siphasher::sip128::{Hasher128, SipHasher24};
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for len in 0..80 {
+            let key = [next(), next()];
+            let first = next();
+            let rest: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let mut reference = SipHasher24::new_with_keys(key[0], key[1]);
+            reference.write(&first.to_le_bytes());
+            reference.write(&rest);
+            let expected = reference.finish128();
+            assert_eq!(
+                siphash_2_4_128(key, first, &rest),
+                [expected.h1, expected.h2],
+                "length {len}"
+            );
+        }
     }
 
     #[test]

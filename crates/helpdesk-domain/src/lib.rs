@@ -33,5 +33,5 @@ pub use ticket::{
     AccessLevel, Author, Message, MessageKind, NewMessage, NewTicket, Priority, Status, Ticket,
     TicketUpdate,
 };
-pub use time::{Clock, ManualClock, SystemClock, Timestamp};
+pub use time::{Clock, ManualClock, Reading, SystemClock, Timestamp};
 pub use validate::{Limits, normalize_email, normalize_name, validate_tag};

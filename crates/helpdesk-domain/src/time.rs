@@ -72,18 +72,84 @@ pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current time.
     fn now(&self) -> Timestamp;
+
+    /// A reading that may be cheaper than [`now`](Self::now): never ahead of it, and at most
+    /// [`Reading::lag_ms`] behind. The authentication hot path uses it for log times and for
+    /// the expiry checks it settles; a check within the lag of a boundary reads `now`.
+    ///
+    /// The default is `now` itself, with no lag.
+    fn recent(&self) -> Reading {
+        Reading {
+            at: self.now(),
+            lag_ms: 0,
+        }
+    }
+}
+
+/// A cheap reading of a [`Clock`]: the current time is in `at ..= at + lag_ms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reading {
+    /// The time read.
+    pub at: Timestamp,
+    /// How far behind the current time `at` may be, in milliseconds.
+    pub lag_ms: i64,
+}
+
+impl Reading {
+    /// Whether the current time is certainly before `t` (`Some(true)`), certainly not
+    /// (`Some(false)`), or too close to tell from this reading (`None`).
+    pub fn before(&self, t: Timestamp) -> Option<bool> {
+        if t <= self.at {
+            Some(false)
+        } else if self.at.0.saturating_add(self.lag_ms) < t.0 {
+            Some(true)
+        } else {
+            None
+        }
+    }
 }
 
 /// The operating system's wall clock.
+///
+/// On Linux, [`recent`](Clock::recent) reads the coarse clock, which the kernel advances at
+/// every timer tick (every 1 to 10 ms): a few nanoseconds against tens for a precise reading.
+/// Its lag is given as one second, far beyond any tick, so that a decision it settles is never
+/// wrong even when ticks are late.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;
 
+/// The lag claimed for the coarse clock; see [`SystemClock`].
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const COARSE_LAG_MS: i64 = 1_000;
+
+impl SystemClock {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn read(id: rustix::time::ClockId) -> Timestamp {
+        let time = rustix::time::clock_gettime(id);
+        Timestamp(time.tv_sec.saturating_mul(1000) + time.tv_nsec / 1_000_000)
+    }
+}
+
 impl Clock for SystemClock {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn now(&self) -> Timestamp {
+        Self::read(rustix::time::ClockId::Realtime)
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     fn now(&self) -> Timestamp {
         let ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         Timestamp(ms)
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn recent(&self) -> Reading {
+        Reading {
+            at: Self::read(rustix::time::ClockId::RealtimeCoarse),
+            lag_ms: COARSE_LAG_MS,
+        }
     }
 }
 
@@ -121,6 +187,41 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_system_clock_reads_the_wall_clock_and_its_recent_reading_is_never_ahead() {
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        let recent = SystemClock.recent();
+        let now = SystemClock.now();
+        assert!(recent.at <= now, "{recent:?} is ahead of {now:?}");
+        assert!(now.0 >= i64::try_from(before).unwrap_or(i64::MAX) - 1);
+        assert!(now.0 - recent.at.0 <= recent.lag_ms);
+        assert_ne!(
+            recent.before(now),
+            Some(true),
+            "the time read by `now` has come"
+        );
+    }
+
+    #[test]
+    fn a_reading_settles_only_what_its_lag_allows() {
+        let reading = Reading {
+            at: Timestamp(1_000),
+            lag_ms: 10,
+        };
+        assert_eq!(reading.before(Timestamp(999)), Some(false));
+        assert_eq!(reading.before(Timestamp(1_000)), Some(false));
+        assert_eq!(reading.before(Timestamp(1_001)), None);
+        assert_eq!(reading.before(Timestamp(1_010)), None);
+        assert_eq!(reading.before(Timestamp(1_011)), Some(true));
+        let exact = ManualClock::new(Timestamp(5)).recent();
+        assert_eq!(exact.lag_ms, 0);
+        assert_eq!(exact.before(Timestamp(5)), Some(false));
+        assert_eq!(exact.before(Timestamp(6)), Some(true));
+    }
 
     #[test]
     fn formats_rfc3339() {

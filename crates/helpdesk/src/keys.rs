@@ -4,8 +4,8 @@
 
 mod admin;
 mod auth;
-mod log;
-mod state;
+pub(crate) mod log;
+pub(crate) mod state;
 
 use std::fmt;
 use std::net::IpAddr;

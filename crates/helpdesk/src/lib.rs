@@ -35,6 +35,7 @@ pub struct ReadmeDoctests;
 mod error;
 mod guard;
 mod keys;
+mod local;
 mod options;
 mod plugins;
 mod policy;
@@ -56,7 +57,7 @@ pub use helpdesk_domain::{
     FieldValue, HistoryEntry, HistoryField, HistoryId, HistorySubject, HistoryValue, InstallId,
     KeyId, Limits, ManualClock, Membership, Message, MessageId, MessageKind, NewAgent,
     NewFieldDefinition, NewMessage, NewRequester, NewTicket, Organization, OrganizationId,
-    Priority, Requester, RequesterId, Role, RoleId, Status, SystemClock, Ticket, TicketId,
+    Priority, Reading, Requester, RequesterId, Role, RoleId, Status, SystemClock, Ticket, TicketId,
     TicketUpdate, Timestamp, TokenId, ValidationError,
 };
 pub use helpdesk_store::{
@@ -85,6 +86,8 @@ pub struct Helpdesk {
 
 #[derive(Debug)]
 struct Inner {
+    /// Tells this helpdesk's copies in each thread's [`local`] storage from another's.
+    instance: u64,
     store: Store,
     clock: Arc<dyn Clock>,
     policy: PolicyCell,
@@ -111,6 +114,7 @@ impl Helpdesk {
         let keys = keys::KeyState::load(&store, &options)?;
         let helpdesk = Helpdesk {
             inner: Arc::new(Inner {
+                instance: local::new_instance(),
                 store,
                 clock: options.clock,
                 policy,

@@ -2,6 +2,7 @@
 //! to roles, agents, memberships, departments or organisations.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use helpdesk_authz::{
@@ -12,11 +13,14 @@ use parking_lot::Mutex;
 
 use crate::error::Result;
 
-/// The current policy. Readers load it without locks; rebuilds are serialised so that the last
-/// rebuild to run always reads the latest committed state.
+/// The current policy. Readers load it without locks (the hot path through its thread's copy,
+/// see [`local`](crate::local)); rebuilds are serialised so that the last rebuild to run always
+/// reads the latest committed state.
 #[derive(Debug)]
 pub(crate) struct PolicyCell {
     current: ArcSwap<Policy>,
+    /// Bumped after every swap, so that threads know to reload their copy.
+    version: AtomicU64,
     rebuild: Mutex<()>,
 }
 
@@ -24,6 +28,7 @@ impl PolicyCell {
     pub(crate) fn load(store: &Store) -> Result<Self> {
         Ok(Self {
             current: ArcSwap::from_pointee(compile(store.policy_data()?)?),
+            version: AtomicU64::new(0),
             rebuild: Mutex::new(()),
         })
     }
@@ -33,11 +38,22 @@ impl PolicyCell {
         self.current.load()
     }
 
+    /// The policy in force now, to keep.
+    pub(crate) fn load_full(&self) -> Arc<Policy> {
+        self.current.load_full()
+    }
+
+    /// Moves on after every swap.
+    pub(crate) fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
     /// Recompiles from storage and swaps the result in; the very next decision uses it.
     pub(crate) fn refresh(&self, store: &Store) -> Result<()> {
         let _serialised = self.rebuild.lock();
         let policy = compile(store.policy_data()?)?;
         self.current.store(Arc::new(policy));
+        self.version.fetch_add(1, Ordering::Release);
         Ok(())
     }
 }

@@ -2,29 +2,37 @@
 //! ticket's attributes to a decision.
 //!
 //! A request with a key whose secret has passed argon2 in this process costs: parsing the header
-//! (no allocation), two lock-free `ArcSwap` loads and an id-map lookup, one SipHash-2-4 tag and
-//! a constant-time comparison, a few field checks, the policy's check that the agent is active,
-//! and one append to the key's own log under the key's own lock. No storage is read (except to
-//! find the organisation of a requester acted as), nothing is written to storage, and nothing is
-//! written to memory shared with requests of other keys.
+//! (no allocation), a clock read, two plain loads of version counters to confirm that the
+//! thread's copy of the tables is current (see [`local`](crate::local)), an id-map lookup, one
+//! SipHash-2-4 tag and a constant-time comparison, a few field checks, the policy's check that
+//! the agent is active, and one append to the thread's own log ring for the key. No storage is
+//! read (except to find the organisation of a requester acted as), nothing is written to
+//! storage, nothing is written to memory another thread uses, and no atomic read-modify-write
+//! or lock is executed.
 //!
 //! Everything else (unknown ids, wrong secrets, first uses after a restart, the old secret during
 //! an overlap window) runs argon2 behind the gates: one verification in flight per id, and
 //! token-bucket limits per id and overall, timed by the helpdesk's clock.
 
+use std::cell::Cell;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use helpdesk_authz::{Action, Decision, DenyReason, Resource, Scopes, Subject, TicketAttrs};
+use helpdesk_authz::{
+    Action, Decision, DenyReason, Policy, Resource, Scopes, Subject, TicketAttrs,
+};
 use helpdesk_credentials::{Credential, HashError, Refused, SecretHasher};
-use helpdesk_domain::{ActAs, Actor, AgentId, KeyId, KeyKind, Network, Timestamp, TokenId};
+use helpdesk_domain::{
+    ActAs, Actor, AgentId, Clock, KeyId, KeyKind, Network, Reading, Timestamp, TokenId,
+};
 use helpdesk_store::StoreError;
 
-use super::log::{Label, LogEntry};
-use super::state::{GateId, KeyLog, KeySnap, KeyState, TokenSnap, Which};
+use super::log::{KeyLog, Label, LogEntry};
+use super::state::{GateId, KeySnap, KeyState, TokenSnap, Which};
 use super::{ApiRequest, AuthError, AuthStats, RequestOutcome, TicketAttributes};
 use crate::Helpdesk;
 use crate::error::Denied;
+use crate::local::{Local, Rings};
 use crate::principal::Principal;
 
 impl From<Refused> for AuthError {
@@ -69,15 +77,22 @@ impl Helpdesk {
     pub fn authenticate_request(&self, request: &ApiRequest<'_>) -> Result<Principal, AuthError> {
         let state = &self.inner.keys;
         let credential = state.schemes.parse(request.header)?;
-        let now = self.now();
-        match credential {
+        let now = RequestTime::new(&*self.inner.clock);
+        let now = &now;
+        let grant = self.with_local(|local| match &credential {
             Credential::Key { id, secret } => {
-                self.key_request(state, id, secret.expose().as_bytes(), request, now)
+                self.key_request(local, *id, secret.expose().as_bytes(), request, now)
             }
             Credential::Token { id, secret } => {
-                self.token_request(state, id, secret.expose().as_bytes(), request, now)
+                self.token_request(local, *id, secret.expose().as_bytes(), request, now)
             }
-        }
+        })?;
+        Ok(Principal::through_key(
+            grant.person,
+            grant.organization,
+            grant.key,
+            grant.token,
+        ))
     }
 
     /// Records a call made with `p` in the request log of the key it came through, as accepted;
@@ -86,22 +101,19 @@ impl Helpdesk {
     /// key's log under `operation`. Appends to the key's ring in memory; never writes storage.
     pub fn log_key_use(&self, p: &Principal, operation: &str) {
         let Some(key) = p.by.key else { return };
-        let keys = self.inner.keys.keys.load();
-        if let Some(entry) = keys.get(&key) {
-            let actor = match p.by.actor {
-                Actor::Agent(id) => Some(ActAs::Agent(id)),
-                Actor::Requester(id) => Some(ActAs::Requester(id)),
-                Actor::System => None,
-            };
-            entry.log.push(LogEntry {
-                at: self.now(),
-                operation: Label::new(operation),
-                actor,
-                token: p.by.token,
-                outcome: RequestOutcome::Accepted,
-                source_ip: None,
-            });
-        }
+        let entry = LogEntry {
+            at: self.now(),
+            operation: Label::new(operation),
+            actor: person(p),
+            token: p.by.token,
+            outcome: RequestOutcome::Accepted,
+            source_ip: None,
+        };
+        self.with_local(|local| {
+            if let Some(key) = local.keys.get(&key) {
+                local.rings.push(&key.log, &entry);
+            }
+        });
     }
 
     /// Whether `p` may perform `action` on a ticket with these attributes (`tickets.create`:
@@ -135,13 +147,12 @@ impl Helpdesk {
     }
 
     fn decide_on(&self, p: &Principal, action: Action, resource: &Resource) -> Result<(), Denied> {
-        let policy = self.inner.policy.get();
-        match policy.decide(&p.subject, action, resource) {
-            Decision::Allow => Ok(()),
-            Decision::Deny(reason) => {
-                Err(Denied::engine(reason, arc_swap::Guard::into_inner(policy)))
-            }
-        }
+        self.with_local(
+            |local| match local.policy.decide(&p.subject, action, resource) {
+                Decision::Allow => Ok(()),
+                Decision::Deny(reason) => Err(Denied::engine(reason, local.policy.clone())),
+            },
+        )
     }
 
     /// Counters of the authentication machinery.
@@ -156,34 +167,35 @@ impl Helpdesk {
 
     fn key_request(
         &self,
-        state: &KeyState,
+        local: &mut Local,
         id: KeyId,
         secret: &[u8],
         request: &ApiRequest<'_>,
-        now: Timestamp,
-    ) -> Result<Principal, AuthError> {
-        let keys = state.keys.load();
-        let Some(entry) = keys.get(&id) else {
+        now: &RequestTime<'_>,
+    ) -> Result<Grant, AuthError> {
+        let state = &self.inner.keys;
+        let Some(entry) = local.keys.get(&id) else {
             return Err(refuse_unknown(state, GateId::Key(id), secret, now));
         };
         let result = verify_key(state, &entry.snap, id, secret, now)
-            .and_then(|()| self.key_principal(id, &entry.snap, request, now));
-        log(&entry.log, request, now, None, &result);
+            .and_then(|()| self.key_grant(&local.policy, id, &entry.snap, request, now));
+        log(&mut local.rings, &entry.log, request, now, None, &result);
         result
     }
 
     /// The checks after the secret is proven, so that their refusals may say what is wrong.
-    fn key_principal(
+    fn key_grant(
         &self,
+        policy: &Policy,
         id: KeyId,
         snap: &KeySnap,
         request: &ApiRequest<'_>,
-        now: Timestamp,
-    ) -> Result<Principal, AuthError> {
+        now: &RequestTime<'_>,
+    ) -> Result<Grant, AuthError> {
         if !snap.enabled {
             return Err(AuthError::KeyDisabled { key: id });
         }
-        if let Some(at) = snap.expires_at.filter(|at| now >= *at) {
+        if let Some(at) = snap.expires_at.filter(|at| !now.before(*at)) {
             return Err(AuthError::KeyExpired { key: id, at });
         }
         check_address(id, &snap.networks, request.source_ip)?;
@@ -209,76 +221,78 @@ impl Helpdesk {
                 None,
             ) => return Err(AuthError::NoAgentToActAs { key: id }),
         };
-        self.principal_for(person, (id, snap.scopes), None)
+        self.grant(policy, person, (id, snap.scopes), None)
     }
 
     fn token_request(
         &self,
-        state: &KeyState,
+        local: &mut Local,
         id: TokenId,
         secret: &[u8],
         request: &ApiRequest<'_>,
-        now: Timestamp,
-    ) -> Result<Principal, AuthError> {
-        let tokens = state.tokens.load();
-        let Some(token) = tokens.get(&id) else {
+        now: &RequestTime<'_>,
+    ) -> Result<Grant, AuthError> {
+        let state = &self.inner.keys;
+        let Some(token) = local.tokens.get(&id) else {
             return Err(refuse_unknown(state, GateId::Token(id), secret, now));
         };
-        let keys = state.keys.load();
-        let Some(key) = keys.get(&token.key) else {
+        let Some(key) = local.keys.get(&token.key) else {
             // The key was deleted; its tokens are being forgotten.
             return Err(AuthError::InvalidCredentials);
         };
         let result = verify_token(state, token, secret, now)
-            .and_then(|()| self.token_principal(id, token, &key.snap, request, now));
-        log(&key.log, request, now, Some(id), &result);
+            .and_then(|()| self.token_grant(&local.policy, id, token, &key.snap, request, now));
+        log(&mut local.rings, &key.log, request, now, Some(id), &result);
         result
     }
 
-    fn token_principal(
+    fn token_grant(
         &self,
+        policy: &Policy,
         id: TokenId,
         token: &TokenSnap,
         key: &KeySnap,
         request: &ApiRequest<'_>,
-        now: Timestamp,
-    ) -> Result<Principal, AuthError> {
+        now: &RequestTime<'_>,
+    ) -> Result<Grant, AuthError> {
         if !key.enabled || key.generation != token.key_generation {
             // Revoked by its key's regeneration or disabling; being forgotten.
             return Err(AuthError::InvalidCredentials);
         }
-        if now >= token.expires_at {
+        if !now.before(token.expires_at) {
             return Err(AuthError::TokenExpired {
                 token: id,
                 at: token.expires_at,
             });
         }
-        if let Some(at) = key.expires_at.filter(|at| now >= *at) {
+        if let Some(at) = key.expires_at.filter(|at| !now.before(*at)) {
             return Err(AuthError::KeyExpired { key: token.key, at });
         }
         check_address(token.key, &key.networks, request.source_ip)?;
         if let Some(person) = request.act_as.filter(|person| *person != token.person) {
             return Err(AuthError::TokenCannotActAs { token: id, person });
         }
-        self.principal_for(
+        self.grant(
+            policy,
             token.person,
             (token.key, key.scopes),
             Some((id, token.scopes)),
         )
     }
 
-    /// The principal of `person` through a key (and token), once the person is known to be
+    /// What `person` is granted through a key (and token), once the person is known to be
     /// available: an agent must exist and be active (asked of the policy, so disabling an agent
     /// takes effect at once), a requester must exist.
-    fn principal_for(
+    fn grant(
         &self,
+        policy: &Policy,
         person: ActAs,
         key: (KeyId, Scopes),
         token: Option<(TokenId, Scopes)>,
-    ) -> Result<Principal, AuthError> {
+    ) -> Result<Grant, AuthError> {
         let organization = match person {
             ActAs::Agent(agent) => {
-                self.agent_available(agent)?;
+                agent_available(policy, agent)?;
                 None
             }
             ActAs::Requester(id) => match self.store().requester(id) {
@@ -289,43 +303,56 @@ impl Helpdesk {
                 Err(e) => return Err(AuthError::internal(e)),
             },
         };
-        Ok(Principal::through_key(person, organization, key, token))
+        Ok(Grant {
+            person,
+            organization,
+            key,
+            token,
+        })
     }
 
+    /// Whether `agent` exists and is active, by the policy in force.
     pub(crate) fn agent_available(&self, agent: AgentId) -> Result<(), AuthError> {
-        let policy = self.inner.policy.get();
-        let decision = policy.decide(&Subject::agent(agent), Action::AgentRead, &Resource::Global);
-        match decision.reason() {
-            Some(DenyReason::UnknownAgent { .. }) => Err(AuthError::UnknownPerson {
-                person: ActAs::Agent(agent),
-            }),
-            Some(DenyReason::AgentDisabled { .. }) => Err(AuthError::AgentDisabled { agent }),
-            _ => Ok(()),
-        }
+        self.with_local(|local| agent_available(&local.policy, agent))
     }
 }
 
-/// Appends the request to its key's log.
+/// Whether `agent` exists and is active by `policy` (so disabling an agent takes effect at once).
+fn agent_available(policy: &Policy, agent: AgentId) -> Result<(), AuthError> {
+    let decision = policy.decide(&Subject::agent(agent), Action::AgentRead, &Resource::Global);
+    match decision.reason() {
+        Some(DenyReason::UnknownAgent { .. }) => Err(AuthError::UnknownPerson {
+            person: ActAs::Agent(agent),
+        }),
+        Some(DenyReason::AgentDisabled { .. }) => Err(AuthError::AgentDisabled { agent }),
+        _ => Ok(()),
+    }
+}
+
+/// The person `p` acts as, if any.
+fn person(p: &Principal) -> Option<ActAs> {
+    match p.by.actor {
+        Actor::Agent(id) => Some(ActAs::Agent(id)),
+        Actor::Requester(id) => Some(ActAs::Requester(id)),
+        Actor::System => None,
+    }
+}
+
+/// Appends the request to its key's log, in this thread's ring.
 fn log(
+    rings: &mut Rings,
     log: &KeyLog,
     request: &ApiRequest<'_>,
-    now: Timestamp,
+    now: &RequestTime<'_>,
     token: Option<TokenId>,
-    result: &Result<Principal, AuthError>,
+    result: &Result<Grant, AuthError>,
 ) {
     let (actor, outcome) = match result {
-        Ok(principal) => {
-            let actor = match principal.by.actor {
-                Actor::Agent(id) => Some(ActAs::Agent(id)),
-                Actor::Requester(id) => Some(ActAs::Requester(id)),
-                Actor::System => None,
-            };
-            (actor, RequestOutcome::Accepted)
-        }
+        Ok(grant) => (Some(grant.person), RequestOutcome::Accepted),
         Err(e) => (None, e.outcome()),
     };
-    log.push(LogEntry {
-        at: now,
+    let entry = LogEntry {
+        at: now.logged(),
         operation: match request.operation {
             None => Label::Default,
             Some(name) => Label::new(name),
@@ -334,7 +361,8 @@ fn log(
         token,
         outcome,
         source_ip: request.source_ip,
-    });
+    };
+    rings.push(log, &entry);
 }
 
 fn check_address(key: KeyId, networks: &[Network], ip: Option<IpAddr>) -> Result<(), AuthError> {
@@ -347,15 +375,14 @@ fn check_address(key: KeyId, networks: &[Network], ip: Option<IpAddr>) -> Result
 
 /// An unknown id costs one argon2 run against a decoy behind the same gate as a known one, and
 /// gets the same refusal as a wrong secret.
-fn refuse_unknown(state: &KeyState, id: GateId, secret: &[u8], now: Timestamp) -> AuthError {
+fn refuse_unknown(state: &KeyState, id: GateId, secret: &[u8], now: &RequestTime<'_>) -> AuthError {
     let hasher = match state.hasher() {
         Ok(hasher) => hasher,
         Err(e) => return AuthError::internal(e),
     };
-    match state
-        .gate
-        .run(id, KeyState::monotonic(now), || hasher.verify_decoy(secret))
-    {
+    match state.gate.run(id, KeyState::monotonic(now.precise()), || {
+        hasher.verify_decoy(secret)
+    }) {
         Err(refused) => refused.into(),
         Ok(Err(e)) => AuthError::internal(e),
         Ok(Ok(())) => AuthError::InvalidCredentials,
@@ -369,20 +396,20 @@ fn verify_key(
     snap: &KeySnap,
     id: KeyId,
     secret: &[u8],
-    now: Timestamp,
+    now: &RequestTime<'_>,
 ) -> Result<(), AuthError> {
     let tag = state.fast.tag(&id, secret);
     let current = snap.current_tag.is_some_and(|known| known == tag);
     let previous = snap
         .previous_tag
-        .is_some_and(|(known, until)| (known == tag) & (now < until));
+        .is_some_and(|(known, until)| known == tag && now.before(until));
     if current | previous {
         return Ok(());
     }
     let hasher = state.hasher().map_err(AuthError::internal)?;
     let matched = state
         .gate
-        .run(GateId::Key(id), KeyState::monotonic(now), || {
+        .run(GateId::Key(id), KeyState::monotonic(now.precise()), || {
             slow_key_match(hasher, secret, snap, now)
         })?
         .map_err(AuthError::internal)?;
@@ -396,13 +423,13 @@ fn slow_key_match(
     hasher: &SecretHasher,
     secret: &[u8],
     snap: &KeySnap,
-    now: Timestamp,
+    now: &RequestTime<'_>,
 ) -> Result<Option<Which>, HashError> {
     if hasher.verify(secret, &snap.current)? {
         return Ok(Some(Which::Current));
     }
     match &snap.previous {
-        Some((phc, until)) if now < *until && hasher.verify(secret, phc)? => {
+        Some((phc, until)) if now.before(*until) && hasher.verify(secret, phc)? => {
             Ok(Some(Which::Previous))
         }
         _ => Ok(None),
@@ -414,7 +441,7 @@ fn verify_token(
     state: &KeyState,
     token: &Arc<TokenSnap>,
     secret: &[u8],
-    now: Timestamp,
+    now: &RequestTime<'_>,
 ) -> Result<(), AuthError> {
     let tag = state.fast.tag(&token.id, secret);
     if token.tag.is_some_and(|known| known == tag) {
@@ -423,13 +450,70 @@ fn verify_token(
     let hasher = state.hasher().map_err(AuthError::internal)?;
     let matched = state
         .gate
-        .run(GateId::Token(token.id), KeyState::monotonic(now), || {
-            hasher.verify(secret, &token.phc)
-        })?
+        .run(
+            GateId::Token(token.id),
+            KeyState::monotonic(now.precise()),
+            || hasher.verify(secret, &token.phc),
+        )?
         .map_err(AuthError::internal)?;
     if !matched {
         return Err(AuthError::InvalidCredentials);
     }
     state.remember_token_tag(token, tag);
     Ok(())
+}
+
+/// What an authenticated request is granted; the principal is made of it. Kept small, as it is
+/// passed by value through the layers of the hot path.
+struct Grant {
+    person: ActAs,
+    organization: Option<helpdesk_domain::OrganizationId>,
+    key: (KeyId, Scopes),
+    token: Option<(TokenId, Scopes)>,
+}
+
+/// The time of one request: the clock's cheap reading, and its precise one only when a
+/// decision is too close to a boundary for the cheap one to settle (or argon2 needs it).
+struct RequestTime<'a> {
+    clock: &'a dyn Clock,
+    recent: Reading,
+    precise: Cell<Option<Timestamp>>,
+}
+
+impl<'a> RequestTime<'a> {
+    fn new(clock: &'a dyn Clock) -> Self {
+        Self {
+            clock,
+            recent: clock.recent(),
+            precise: Cell::new(None),
+        }
+    }
+
+    /// Whether the request is made before `t`.
+    fn before(&self, t: Timestamp) -> bool {
+        if let Some(now) = self.precise.get() {
+            return now < t;
+        }
+        match self.recent.before(t) {
+            Some(settled) => settled,
+            None => self.precise() < t,
+        }
+    }
+
+    /// The precise time, read once.
+    fn precise(&self) -> Timestamp {
+        match self.precise.get() {
+            Some(now) => now,
+            None => {
+                let now = self.clock.now();
+                self.precise.set(Some(now));
+                now
+            }
+        }
+    }
+
+    /// The time the request log records: the precise time if it was read, else the cheap one.
+    fn logged(&self) -> Timestamp {
+        self.precise.get().unwrap_or(self.recent.at)
+    }
 }

@@ -1,16 +1,26 @@
-//! The per-key request log: the last [`LOG_LEN`] requests of each key, kept in a ring in memory
-//! (one lock per key, no allocation per request) and written to the database in batches.
+//! The per-key request log: the last [`LOG_LEN`] requests of each key, kept in memory and
+//! written to the database in batches.
+//!
+//! Logging a request must cost next to nothing on the hot path, and two threads must never write
+//! to the same memory for it, not even when they use the same key. So every thread that uses a
+//! key writes into a [`Ring`] of its own for that key (found through the thread's
+//! [`Local`](crate::local::Local) copy of the tables): a single writer, a sequence lock per slot,
+//! and no lock, read-modify-write or allocation per request. The key's [`KeyLog`] lists the rings
+//! of every thread that has used it; the flush reads them all, merges them by time, keeps the
+//! newest [`LOG_LEN`] and numbers them after the key's last stored request.
 //!
 //! Durability trade: entries reach the database when a key is administered, when a log is read,
 //! on [`Helpdesk::flush_key_logs`](crate::Helpdesk::flush_key_logs) and when the helpdesk closes.
 //! A crash loses the entries since the last flush. The log is a diagnostic aid; the audit trail
 //! of changes is the history, which records the key and token of every change transactionally.
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering, fence};
 
-use helpdesk_domain::{ActAs, KeyId, Timestamp, TokenId};
+use helpdesk_domain::{ActAs, AgentId, KeyId, RequesterId, Timestamp, TokenId};
 use helpdesk_store::KeyLogRecord;
+use parking_lot::Mutex;
 
 use super::{KeyRequest, RequestOutcome};
 
@@ -71,63 +81,310 @@ pub(crate) struct LogEntry {
     pub(crate) source_ip: Option<IpAddr>,
 }
 
-/// The last requests of one key, numbered, with how far they have reached the database.
-#[derive(Default)]
-pub(crate) struct RequestRing {
-    entries: VecDeque<(u64, LogEntry)>,
-    /// The number of the last request appended.
-    last: u64,
-    /// Requests up to this number are in the database.
-    flushed: u64,
+/// Words of a slot: time, a word of small fields, actor id, token id, two of address, and the
+/// label's 63 bytes with its length in eight.
+const WORDS: usize = 6 + LABEL_WORDS;
+const LABEL_WORDS: usize = (LABEL_MAX + 1) / 8;
+/// The label length that stands for [`Label::Default`].
+const DEFAULT_LABEL: u64 = 0xFF;
+
+impl LogEntry {
+    /// The entry as slot words; the label's words are only meaningful for inline labels.
+    fn encode(&self) -> ([u64; 6], Option<[u64; LABEL_WORDS]>) {
+        let (actor_kind, actor_id) = match self.actor {
+            None => (0, 0),
+            Some(ActAs::Agent(id)) => (1, id.get()),
+            Some(ActAs::Requester(id)) => (2, id.get()),
+        };
+        let (ip_kind, ip) = match self.source_ip {
+            None => (0, 0),
+            Some(IpAddr::V4(ip)) => (1, u128::from(ip.to_bits())),
+            Some(IpAddr::V6(ip)) => (2, ip.to_bits()),
+        };
+        let (label_len, label) = match &self.operation {
+            Label::Default => (DEFAULT_LABEL, None),
+            Label::Inline { len, bytes } => {
+                let mut words = [0u64; LABEL_WORDS];
+                for (word, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
+                    let mut padded = [0u8; 8];
+                    if let Some(target) = padded.get_mut(..chunk.len()) {
+                        target.copy_from_slice(chunk);
+                    }
+                    *word = u64::from_le_bytes(padded);
+                }
+                (u64::from(*len), Some(words))
+            }
+        };
+        let meta = outcome_index(self.outcome)
+            | actor_kind << 8
+            | ip_kind << 10
+            | u64::from(self.token.is_some()) << 12
+            | label_len << 16;
+        let head = [
+            self.at.as_millis().cast_unsigned(),
+            meta,
+            actor_id.cast_unsigned(),
+            self.token.map_or(0, |t| t.get().cast_unsigned()),
+            (ip >> 64) as u64,
+            ip as u64,
+        ];
+        (head, label)
+    }
+
+    /// The entry of slot words; `None` for words no version of [`encode`](Self::encode) writes.
+    fn decode(head: [u64; 6], label: [u64; LABEL_WORDS]) -> Option<Self> {
+        let [at, meta, actor_id, token, ip_high, ip_low] = head;
+        let outcome = *RequestOutcome::ALL.get(usize::try_from(meta & 0xFF).ok()?)?;
+        let actor_id = actor_id.cast_signed();
+        let actor = match (meta >> 8) & 0b11 {
+            0 => None,
+            1 => Some(ActAs::Agent(AgentId::new(actor_id))),
+            2 => Some(ActAs::Requester(RequesterId::new(actor_id))),
+            _ => return None,
+        };
+        let ip = u128::from(ip_high) << 64 | u128::from(ip_low);
+        let source_ip = match (meta >> 10) & 0b11 {
+            0 => None,
+            1 => Some(IpAddr::V4(u32::try_from(ip).ok()?.into())),
+            2 => Some(IpAddr::V6(ip.into())),
+            _ => return None,
+        };
+        let token = ((meta >> 12) & 1 == 1).then(|| TokenId::new(token.cast_signed()));
+        let label_len = (meta >> 16) & 0xFF;
+        let operation = if label_len == DEFAULT_LABEL {
+            Label::Default
+        } else {
+            let mut bytes = [0u8; LABEL_WORDS * 8];
+            for (chunk, word) in bytes.chunks_mut(8).zip(label) {
+                chunk.copy_from_slice(&word.to_le_bytes());
+            }
+            let len = usize::try_from(label_len).ok()?;
+            let text = std::str::from_utf8(bytes.get(..len)?).ok()?;
+            Label::new(text)
+        };
+        Some(Self {
+            at: Timestamp::from_millis(at.cast_signed()),
+            operation,
+            actor,
+            token,
+            outcome,
+            source_ip,
+        })
+    }
 }
 
-impl RequestRing {
-    /// A ring whose database copy ends at request `stored`.
-    pub(crate) fn after(stored: u64) -> Self {
-        Self {
-            entries: VecDeque::new(),
-            last: stored,
-            flushed: stored,
+/// The position of `outcome` in [`RequestOutcome::ALL`].
+fn outcome_index(outcome: RequestOutcome) -> u64 {
+    let index = RequestOutcome::ALL.iter().position(|o| *o == outcome);
+    index.map_or(0, |i| i as u64)
+}
+
+/// One logged request, behind a sequence number: `2n - 1` while request `n` of the ring is
+/// being written, `2n` once it is complete.
+#[derive(Default)]
+struct Slot {
+    seq: AtomicU64,
+    words: [AtomicU64; WORDS],
+}
+
+/// The last [`LOG_LEN`] requests one thread made with one key. Only that thread writes it (or
+/// callers holding [`KeyLog::shared_writer`] for the shared ring); the flush reads it.
+pub(crate) struct Ring {
+    /// The [`KeyLog::uid`] of the log it belongs to.
+    pub(crate) log_uid: u64,
+    /// The number of the newest request (1 for the first); written by the writer only.
+    head: AtomicU64,
+    /// Requests up to this number are in the database; written by the flush only.
+    flushed: AtomicU64,
+    slots: [Slot; LOG_LEN],
+}
+
+impl Ring {
+    fn new(log_uid: u64) -> Arc<Self> {
+        Arc::new(Self {
+            log_uid,
+            head: AtomicU64::new(0),
+            flushed: AtomicU64::new(0),
+            slots: std::array::from_fn(|_| Slot::default()),
+        })
+    }
+
+    fn slot(&self, n: u64) -> Option<&Slot> {
+        self.slots.get(usize::try_from(n % LOG_LEN as u64).ok()?)
+    }
+
+    /// Appends a request. The caller must be the ring's only writer: its thread's own ring, or
+    /// the shared ring under its lock.
+    pub(crate) fn push(&self, entry: &LogEntry) {
+        let n = self.head.load(Ordering::Relaxed) + 1;
+        let Some(slot) = self.slot(n) else { return };
+        let (head, label) = entry.encode();
+        slot.seq.store(2 * n - 1, Ordering::Relaxed);
+        // Orders the odd number before the words for a reader (a compiler barrier on x86).
+        fence(Ordering::Release);
+        for (word, value) in slot.words.iter().zip(head) {
+            word.store(value, Ordering::Relaxed);
+        }
+        if let Some(label) = label {
+            for (word, value) in slot.words.iter().skip(head.len()).zip(label) {
+                word.store(value, Ordering::Relaxed);
+            }
+        }
+        slot.seq.store(2 * n, Ordering::Release);
+        self.head.store(n, Ordering::Release);
+    }
+
+    /// Request `n` of the ring, if it is still there and was not being overwritten meanwhile.
+    fn read(&self, n: u64) -> Option<LogEntry> {
+        let slot = self.slot(n)?;
+        if slot.seq.load(Ordering::Acquire) != 2 * n {
+            return None;
+        }
+        let words: [u64; WORDS] = std::array::from_fn(|i| {
+            slot.words
+                .get(i)
+                .map_or(0, |word| word.load(Ordering::Relaxed))
+        });
+        // Orders the reads of the words before the second read of the number.
+        fence(Ordering::Acquire);
+        if slot.seq.load(Ordering::Relaxed) != 2 * n {
+            return None;
+        }
+        let (head, label) = words.split_at(6);
+        LogEntry::decode(head.try_into().ok()?, label.try_into().ok()?)
+    }
+
+    /// The requests not yet in the database, oldest first, with the number of the newest.
+    fn unflushed(&self) -> (Vec<LogEntry>, u64) {
+        let head = self.head.load(Ordering::Acquire);
+        let flushed = self.flushed.load(Ordering::Relaxed);
+        let from = (flushed + 1).max(head.saturating_sub(LOG_LEN as u64 - 1));
+        // A request overwritten meanwhile has `LOG_LEN` newer ones after it: it is not needed.
+        ((from..=head).filter_map(|n| self.read(n)).collect(), head)
+    }
+
+    fn is_flushed(&self) -> bool {
+        self.flushed.load(Ordering::Relaxed) >= self.head.load(Ordering::Acquire)
+    }
+}
+
+/// A key's request log: the rings of the threads that have used the key, and the number of
+/// its last request in the database.
+pub(crate) struct KeyLog {
+    pub(crate) id: KeyId,
+    /// Unique in the process, so that a thread never writes into the log of a deleted key
+    /// whose id came back.
+    pub(crate) uid: u64,
+    rings: Mutex<Vec<Arc<Ring>>>,
+    /// The ring of callers that cannot use a thread's own (on a thread being torn down, say),
+    /// written only under `shared_writer`. Always the first of `rings`.
+    shared: Arc<Ring>,
+    shared_writer: Mutex<()>,
+    /// The number of the key's last request in the database; read and written by the flush,
+    /// which is serialised.
+    stored: AtomicU64,
+}
+
+impl KeyLog {
+    /// The log of key `id`, whose stored requests end at number `stored`.
+    pub(crate) fn new(id: KeyId, stored: u64) -> Arc<Self> {
+        static NEXT_UID: AtomicU64 = AtomicU64::new(1);
+        let uid = NEXT_UID.fetch_add(1, Ordering::Relaxed);
+        let shared = Ring::new(uid);
+        Arc::new(Self {
+            id,
+            uid,
+            rings: Mutex::new(vec![shared.clone()]),
+            shared,
+            shared_writer: Mutex::new(()),
+            stored: AtomicU64::new(stored),
+        })
+    }
+
+    /// A new ring for the calling thread, listed for the flush.
+    pub(crate) fn new_ring(&self) -> Arc<Ring> {
+        let ring = Ring::new(self.uid);
+        self.rings.lock().push(ring.clone());
+        ring
+    }
+
+    /// Appends a request to the shared ring, for callers without a ring of their own.
+    pub(crate) fn push_shared(&self, entry: &LogEntry) {
+        let _one = self.shared_writer.lock();
+        self.shared.push(entry);
+    }
+
+    /// Collects the requests not yet in the database, numbered after the stored ones, newest
+    /// [`LOG_LEN`] only. The flush calls it, then [`mark_flushed`](Self::mark_flushed) once they
+    /// are written.
+    pub(crate) fn unflushed(&self) -> Unflushed {
+        let rings = self.rings.lock().clone();
+        let mut entries = Vec::new();
+        let mut heads = Vec::with_capacity(rings.len());
+        for (index, ring) in rings.iter().enumerate() {
+            let (ring_entries, head) = ring.unflushed();
+            entries.extend(ring_entries.into_iter().map(|entry| (index, entry)));
+            heads.push(head);
+        }
+        // Merged by time; the sort is stable, so one thread's requests keep their order.
+        entries.sort_by_key(|(_, entry)| entry.at);
+        let skip = entries.len().saturating_sub(LOG_LEN);
+        let stored = self.stored.load(Ordering::Relaxed);
+        let records = entries
+            .into_iter()
+            .skip(skip)
+            .zip(stored + 1..)
+            .map(|((_, entry), seq)| record(self.id, seq, &entry))
+            .collect::<Vec<_>>();
+        Unflushed {
+            last: stored + records.len() as u64,
+            records,
+            rings: rings.into_iter().zip(heads).collect(),
         }
     }
 
-    /// Appends a request, dropping the oldest once [`LOG_LEN`] are kept. Allocates only the
-    /// first time.
-    pub(crate) fn push(&mut self, entry: LogEntry) {
-        if self.entries.capacity() == 0 {
-            self.entries.reserve_exact(LOG_LEN);
+    /// Records that `batch` is in the database, and forgets the rings of threads that are gone
+    /// once everything they wrote is stored.
+    pub(crate) fn mark_flushed(&self, batch: Unflushed) {
+        self.stored.store(batch.last, Ordering::Relaxed);
+        for (ring, head) in &batch.rings {
+            ring.flushed.fetch_max(*head, Ordering::Relaxed);
         }
-        if self.entries.len() >= LOG_LEN {
-            self.entries.pop_front();
-        }
-        self.last += 1;
-        self.entries.push_back((self.last, entry));
+        drop(batch);
+        // A ring only this list holds belongs to a thread that has exited or dropped its copy
+        // of the tables; nobody writes to it any more.
+        self.rings.lock().retain(|ring| {
+            Arc::ptr_eq(ring, &self.shared) || Arc::strong_count(ring) > 1 || !ring.is_flushed()
+        });
     }
 
-    /// The entries not yet in the database, as store records of `key`, and the number of the
-    /// newest.
-    pub(crate) fn unflushed(&self, key: KeyId) -> (Vec<KeyLogRecord>, u64) {
-        let records = self
-            .entries
-            .iter()
-            .filter(|(seq, _)| *seq > self.flushed)
-            .map(|(seq, entry)| KeyLogRecord {
-                key,
-                seq: *seq,
-                at: entry.at,
-                operation: entry.operation.as_str().to_owned(),
-                actor: entry.actor,
-                token: entry.token,
-                outcome: entry.outcome.as_str().to_owned(),
-                source_ip: entry.source_ip.map(|ip| ip.to_string()),
-            })
-            .collect();
-        (records, self.last)
+    /// The number of rings listed (the shared one included).
+    #[cfg(test)]
+    fn ring_count(&self) -> usize {
+        self.rings.lock().len()
     }
+}
 
-    /// Records that requests up to `seq` are in the database.
-    pub(crate) fn mark_flushed(&mut self, seq: u64) {
-        self.flushed = self.flushed.max(seq);
+/// What one flush takes from a key's log.
+pub(crate) struct Unflushed {
+    /// The records to write.
+    pub(crate) records: Vec<KeyLogRecord>,
+    /// The number of the last record (the stored head if there is none).
+    last: u64,
+    /// Each ring with the number of its newest request that was read.
+    rings: Vec<(Arc<Ring>, u64)>,
+}
+
+fn record(key: KeyId, seq: u64, entry: &LogEntry) -> KeyLogRecord {
+    KeyLogRecord {
+        key,
+        seq,
+        at: entry.at,
+        operation: entry.operation.as_str().to_owned(),
+        actor: entry.actor,
+        token: entry.token,
+        outcome: entry.outcome.as_str().to_owned(),
+        source_ip: entry.source_ip.map(|ip| ip.to_string()),
     }
 }
 
@@ -146,6 +403,8 @@ pub(crate) fn to_request(record: KeyLogRecord) -> KeyRequest {
 
 #[cfg(test)]
 mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
     use super::*;
 
     fn entry(ms: i64) -> LogEntry {
@@ -171,28 +430,137 @@ mod tests {
     }
 
     #[test]
-    fn ring_keeps_the_last_entries_and_what_is_unflushed() {
-        let mut ring = RequestRing::after(7);
-        for i in 0..120 {
-            ring.push(entry(i));
+    fn entries_survive_the_slot_encoding() {
+        let long = "ü".repeat(40);
+        let cases = [
+            LogEntry {
+                at: Timestamp::from_millis(-5),
+                operation: Label::new("GET /tickets/7"),
+                actor: Some(ActAs::Agent(AgentId::new(i64::MAX))),
+                token: Some(TokenId::new(42)),
+                outcome: RequestOutcome::Failed,
+                source_ip: Some(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1))),
+            },
+            LogEntry {
+                at: Timestamp::from_millis(1_795_444_096_123),
+                operation: Label::new(&long),
+                actor: Some(ActAs::Requester(RequesterId::new(3))),
+                token: None,
+                outcome: RequestOutcome::AddressNotAllowed,
+                source_ip: Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9))),
+            },
+            LogEntry {
+                operation: Label::new(""),
+                ..entry(0)
+            },
+            entry(7),
+        ];
+        for outcome in RequestOutcome::ALL {
+            let case = LogEntry {
+                outcome,
+                ..entry(1)
+            };
+            let (head, label) = case.encode();
+            let back = LogEntry::decode(head, label.unwrap_or_default()).map(|e| e.outcome);
+            assert_eq!(back, Some(outcome));
         }
-        assert_eq!(ring.entries.len(), LOG_LEN);
+        for case in cases {
+            let (head, label) = case.encode();
+            let back = LogEntry::decode(head, label.unwrap_or_default()).expect("decodes");
+            let (a, b) = (
+                record(KeyId::new(1), 1, &case),
+                record(KeyId::new(1), 1, &back),
+            );
+            assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn a_ring_keeps_the_last_entries_and_what_is_unflushed() {
+        let log = KeyLog::new(KeyId::new(1), 7);
+        let ring = log.new_ring();
+        for i in 0..120 {
+            ring.push(&entry(i));
+        }
+        let batch = log.unflushed();
+        assert_eq!(batch.records.len(), LOG_LEN);
+        assert_eq!(batch.records.first().map(|r| r.seq), Some(8));
+        assert_eq!(batch.records.first().map(|r| r.at.as_millis()), Some(70));
+        assert_eq!(batch.records.last().map(|r| r.seq), Some(57));
+        log.mark_flushed(batch);
+        ring.push(&entry(500));
+        let batch = log.unflushed();
+        assert_eq!(batch.records.len(), 1);
+        assert_eq!(batch.records.first().map(|r| r.seq), Some(58));
         assert_eq!(
-            ring.entries.capacity(),
-            LOG_LEN,
-            "no growth after the first push"
+            batch.records.first().map(|r| to_request(r.clone()).at),
+            Some(Timestamp::from_millis(500))
         );
-        let (records, last) = ring.unflushed(KeyId::new(1));
-        assert_eq!(last, 127);
-        assert_eq!(records.len(), LOG_LEN);
-        assert_eq!(records.first().map(|r| r.seq), Some(78));
-        ring.mark_flushed(last);
-        ring.push(entry(500));
-        let (records, last) = ring.unflushed(KeyId::new(1));
-        assert_eq!((records.len(), last), (1, 128));
-        assert_eq!(
-            to_request(records[0].clone()).at,
-            Timestamp::from_millis(500)
-        );
+    }
+
+    #[test]
+    fn rings_of_threads_are_merged_by_time_and_dropped_once_flushed() {
+        let log = KeyLog::new(KeyId::new(1), 0);
+        std::thread::scope(|scope| {
+            for start in [0, 1] {
+                let log = &log;
+                scope.spawn(move || {
+                    let ring = log.new_ring();
+                    for i in 0..40 {
+                        ring.push(&entry(start + 2 * i));
+                    }
+                });
+            }
+        });
+        log.push_shared(&entry(1000));
+        assert_eq!(log.ring_count(), 3);
+        let batch = log.unflushed();
+        let times: Vec<i64> = batch.records.iter().map(|r| r.at.as_millis()).collect();
+        let expected: Vec<i64> = (31..80).chain([1000]).collect();
+        assert_eq!(times, expected);
+        let seqs: Vec<u64> = batch.records.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, (1..=50).collect::<Vec<_>>());
+        log.mark_flushed(batch);
+        assert_eq!(log.ring_count(), 1, "the exited threads' rings are gone");
+        assert!(log.unflushed().records.is_empty());
+    }
+
+    #[test]
+    fn a_reader_never_sees_a_torn_entry() {
+        let log = KeyLog::new(KeyId::new(1), 0);
+        let ring = log.new_ring();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for i in 0..200_000i64 {
+                    // Every field derived from `i`, so that a mix of two entries shows.
+                    ring.push(&LogEntry {
+                        at: Timestamp::from_millis(i),
+                        operation: Label::new(&format!("op {i}")),
+                        actor: Some(ActAs::Agent(AgentId::new(i))),
+                        token: Some(TokenId::new(i)),
+                        outcome: RequestOutcome::Accepted,
+                        source_ip: None,
+                    });
+                }
+                done.store(true, Ordering::Release);
+            });
+            let mut seen = 0usize;
+            loop {
+                let finished = done.load(Ordering::Acquire);
+                let (entries, _) = ring.unflushed();
+                for e in &entries {
+                    let i = e.at.as_millis();
+                    assert_eq!(e.actor, Some(ActAs::Agent(AgentId::new(i))));
+                    assert_eq!(e.token, Some(TokenId::new(i)));
+                    assert_eq!(e.operation.as_str(), format!("op {i}"));
+                }
+                seen += entries.len();
+                if finished {
+                    break;
+                }
+            }
+            assert!(seen >= LOG_LEN);
+        });
     }
 }

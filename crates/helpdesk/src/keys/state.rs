@@ -1,24 +1,24 @@
 //! The in-memory key and token tables of the hot path, and the machinery around them: the
 //! header parser, the keyed hasher, argon2 and its gates.
 //!
-//! Layout, chosen so that a request costs two lock-free loads (the key map and the policy) and
-//! two threads using different keys never write to the same cache line:
+//! Layout, chosen so that a request writes no memory that another thread reads or writes, and
+//! executes no atomic read-modify-write:
 //! - `keys` is an `ArcSwap` of an id map of [`KeyEntry`]s: an immutable [`KeySnap`] (settings,
 //!   stored hashes, and the keyed-hash tags of secrets that passed argon2) and the key's request
-//!   log, behind a lock of its own on cache lines of its own. Readers load the map without locks
-//!   or shared writes (arc-swap's per-thread debt slots).
-//! - Every change to a key (under the admin lock) installs a new map before the call returns:
-//!   revocation takes effect on the very next request, with no time-to-live anywhere. Tags are
-//!   only carried into a new snapshot while its stored hash is the one they were verified
-//!   against; learning a tag after an argon2 run also installs a new map (rare: once per secret
-//!   and process).
+//!   [`KeyLog`]. Requests read the map through their thread's copy (see
+//!   [`local`](crate::local)), checked against `version` with one plain load.
+//! - Every change to a key (under the admin lock) installs a new map and bumps `version` before
+//!   the call returns: revocation takes effect on the very next request, with no time-to-live
+//!   anywhere. Tags are only carried into a new snapshot while its stored hash is the one they
+//!   were verified against; learning a tag after an argon2 run also installs a new map (rare:
+//!   once per secret and process).
 //! - Tokens work the same way in `tokens`; a token stays valid only while its key's generation
 //!   equals the one it was minted under (regenerate and disable bump it).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ use helpdesk_domain::{ActAs, KeyId, KeyKind, Network, Timestamp, TokenId, Valida
 use helpdesk_store::{KeyRecord, Store, StoreError, TokenRecord};
 use parking_lot::Mutex;
 
-use super::log::{LogEntry, RequestRing};
+use super::log::{KeyLog, LOG_LEN};
 use crate::error::{Error, Result};
 use crate::options::{CredentialScheme, Options, SecretHashing};
 
@@ -65,6 +65,12 @@ impl Hasher for IdHasher {
 
 /// A map by id with [`IdHasher`].
 pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// The key table.
+pub(crate) type KeyMap = IdMap<KeyId, KeyEntry>;
+
+/// The token table.
+pub(crate) type TokenMap = IdMap<TokenId, Arc<TokenSnap>>;
 
 /// One key's settings as the hot path needs them, immutable; replaced as a whole on change.
 #[derive(Clone)]
@@ -147,31 +153,6 @@ pub(crate) fn scopes_of(names: &[String]) -> Scopes {
     names.iter().filter_map(|name| name.parse().ok()).collect()
 }
 
-/// One key's request log, on cache lines of its own.
-#[repr(align(128))]
-pub(crate) struct KeyLog {
-    pub(crate) id: KeyId,
-    ring: Mutex<RequestRing>,
-}
-
-impl KeyLog {
-    fn new(id: KeyId, stored: u64) -> Arc<Self> {
-        Arc::new(Self {
-            id,
-            ring: Mutex::new(RequestRing::after(stored)),
-        })
-    }
-
-    /// Appends a request to the key's log.
-    pub(crate) fn push(&self, entry: LogEntry) {
-        self.ring.lock().push(entry);
-    }
-
-    pub(crate) fn ring(&self) -> parking_lot::MutexGuard<'_, RequestRing> {
-        self.ring.lock()
-    }
-}
-
 /// One key in the map: its current snapshot and its log.
 #[derive(Clone)]
 pub(crate) struct KeyEntry {
@@ -231,8 +212,11 @@ pub(crate) struct KeyState {
     hasher_init: Mutex<()>,
     /// One gate for keys and tokens, so that its overall limit bounds all argon2 work.
     pub(crate) gate: VerifyGate<GateId>,
-    pub(crate) keys: ArcSwap<IdMap<KeyId, KeyEntry>>,
-    pub(crate) tokens: ArcSwap<IdMap<TokenId, Arc<TokenSnap>>>,
+    pub(crate) keys: ArcSwap<KeyMap>,
+    pub(crate) tokens: ArcSwap<TokenMap>,
+    /// Bumped after every change of `keys` or `tokens`, so that threads know to reload their
+    /// copies.
+    version: AtomicU64,
     /// Serialises every change of the tables with its database write, so that they are
     /// installed in the order they were committed.
     pub(crate) admin: Mutex<()>,
@@ -262,7 +246,7 @@ impl KeyState {
         }
         let now = options.clock.now();
         let heads: IdMap<KeyId, u64> = store.key_request_heads()?.into_iter().collect();
-        let keys: IdMap<KeyId, KeyEntry> = store
+        let keys: KeyMap = store
             .keys()?
             .into_iter()
             .map(|record| {
@@ -274,7 +258,7 @@ impl KeyState {
                 (record.id, entry)
             })
             .collect();
-        let tokens: IdMap<TokenId, Arc<TokenSnap>> = store
+        let tokens: TokenMap = store
             .live_tokens(now.add_millis(-EXPIRED_TOKEN_GRACE_MS))?
             .into_iter()
             .filter(|token| {
@@ -293,11 +277,23 @@ impl KeyState {
             gate: VerifyGate::new(GateConfig::default()),
             keys: ArcSwap::from_pointee(keys),
             tokens: ArcSwap::from_pointee(tokens),
+            version: AtomicU64::new(0),
             admin: Mutex::new(()),
             flush: Mutex::new(()),
             next_token: AtomicI64::new(store.next_token_id()?.get()),
             max_token_minutes: options.max_token_lifetime_minutes,
         })
+    }
+
+    /// Moves on after every change of the tables.
+    pub(crate) fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// Tells every thread to reload its copy; called after each change of the tables, before
+    /// the call that made it returns.
+    fn published(&self) {
+        self.version.fetch_add(1, Ordering::Release);
     }
 
     /// The argon2id hasher, built on first use.
@@ -343,6 +339,7 @@ impl KeyState {
             map.insert(record.id, entry);
             map
         });
+        self.published();
     }
 
     /// Remembers that `tag` passed argon2 against the `which` secret of `verified`, if the key
@@ -375,6 +372,7 @@ impl KeyState {
             );
             Arc::new(map)
         });
+        self.published();
     }
 
     /// Forgets key `id` and its tokens. Callers hold the admin lock.
@@ -384,6 +382,7 @@ impl KeyState {
             map.remove(&id);
             map
         });
+        self.published();
         self.drop_tokens(|token| token.key == id);
     }
 
@@ -397,6 +396,7 @@ impl KeyState {
                 map.retain(|_, token| !dead(token));
                 map
             });
+            self.published();
         }
         any
     }
@@ -409,6 +409,7 @@ impl KeyState {
             map.insert(record.id, token.clone());
             map
         });
+        self.published();
     }
 
     /// Remembers that `tag` passed argon2 for `verified`, if that token is still in the table.
@@ -423,24 +424,23 @@ impl KeyState {
             }
             _ => Arc::clone(map),
         });
+        self.published();
     }
 
     /// Writes the unflushed request-log entries of every key in one transaction.
     pub(crate) fn flush(&self, store: &Store) -> Result<(), StoreError> {
         let _one = self.flush.lock();
         let keys = self.keys.load_full();
-        let mut batch = Vec::new();
-        let mut written = Vec::new();
+        let mut records = Vec::new();
+        let mut batches = Vec::new();
         for entry in keys.values() {
-            let (records, last) = entry.log.ring().unflushed(entry.log.id);
-            if !records.is_empty() {
-                batch.extend(records);
-                written.push((&entry.log, last));
-            }
+            let mut batch = entry.log.unflushed();
+            records.append(&mut batch.records);
+            batches.push((&entry.log, batch));
         }
-        store.append_key_requests(&batch, super::log::LOG_LEN as u64)?;
-        for (log, last) in written {
-            log.ring().mark_flushed(last);
+        store.append_key_requests(&records, LOG_LEN as u64)?;
+        for (log, batch) in batches {
+            log.mark_flushed(batch);
         }
         Ok(())
     }

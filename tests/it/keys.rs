@@ -939,6 +939,164 @@ fn the_request_log_keeps_exactly_the_last_50_requests() -> anyhow::Result<()> {
 }
 
 #[test]
+fn requests_of_many_threads_all_reach_the_log_and_revocation_reaches_every_thread()
+-> anyhow::Result<()> {
+    const THREADS: usize = 4;
+    let f = fixture()?;
+    let code = ann_key(&f, "tickets.read")?;
+    let header = code.authorization();
+    let barrier = std::sync::Barrier::new(THREADS + 1);
+    let refused = std::thread::scope(|scope| -> anyhow::Result<usize> {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (f, header, barrier) = (&f, &header, &barrier);
+                scope.spawn(move || {
+                    for i in 0..10 {
+                        let operation = format!("thread {t} request {i}");
+                        let request = ApiRequest::new(header).operation(&operation);
+                        assert!(f.desk.authenticate_request(&request).is_ok());
+                    }
+                    // Every thread now holds its own copy of the key table.
+                    barrier.wait();
+                    barrier.wait();
+                    matches!(
+                        f.desk.authenticate(header, None, None),
+                        Err(AuthError::KeyDisabled { .. })
+                    )
+                })
+            })
+            .collect();
+        barrier.wait();
+        f.desk.set_key_enabled(&f.root, code.id(), false)?;
+        barrier.wait();
+        Ok(workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or(false))
+            .filter(|refused| *refused)
+            .count())
+    })?;
+    assert_eq!(refused, THREADS, "the very next request of every thread");
+    let log = f.desk.key_log(&f.root, code.id())?;
+    assert_eq!(log.len(), THREADS * 10 + THREADS);
+    for t in 0..THREADS {
+        let mine: Vec<&str> = log
+            .iter()
+            .rev()
+            .filter(|r| r.operation.starts_with(&format!("thread {t} ")))
+            .map(|r| r.operation.as_str())
+            .collect();
+        let expected: Vec<String> = (0..10).map(|i| format!("thread {t} request {i}")).collect();
+        assert_eq!(mine, expected, "each thread's requests, in its order");
+    }
+    let disabled = log
+        .iter()
+        .filter(|r| r.outcome == RequestOutcome::KeyDisabled)
+        .count();
+    assert_eq!(disabled, THREADS);
+    Ok(())
+}
+
+#[test]
+fn a_thread_serving_many_helpdesks_sees_each_ones_changes() -> anyhow::Result<()> {
+    // More helpdesks than a thread keeps copies for, used in turn.
+    let desks = (0..6)
+        .map(|_| -> anyhow::Result<(Fixture, KeyCode)> {
+            let f = fixture()?;
+            let code = ann_key(&f, "tickets.read")?;
+            Ok((f, code))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for _ in 0..3 {
+        for (f, code) in &desks {
+            auth(f, &code.authorization())?;
+        }
+    }
+    let (first, first_code) = &desks[0];
+    first.desk.delete_key(&first.root, first_code.id())?;
+    let (last, last_code) = &desks[5];
+    last.desk
+        .set_key_enabled(&last.root, last_code.id(), false)?;
+    for (i, (f, code)) in desks.iter().enumerate() {
+        let result = auth(f, &code.authorization());
+        match i {
+            0 => assert!(matches!(result, Err(AuthError::InvalidCredentials))),
+            5 => assert!(matches!(result, Err(AuthError::KeyDisabled { .. }))),
+            _ => assert!(result.is_ok(), "{result:?}"),
+        }
+        if i > 0 {
+            assert_eq!(f.desk.key_log(&f.root, code.id())?.len(), 4);
+        }
+    }
+    // A key id of one helpdesk is another key in the next: each request lands in its own log.
+    assert_eq!(desks[1].1.id(), desks[2].1.id());
+    Ok(())
+}
+
+/// A clock whose cheap reading lags the precise one by 400 ms and says it may lag by a second.
+#[derive(Debug)]
+struct LaggingClock(ManualClock);
+
+impl helpdesk::Clock for LaggingClock {
+    fn now(&self) -> Timestamp {
+        self.0.now()
+    }
+
+    fn recent(&self) -> helpdesk::Reading {
+        helpdesk::Reading {
+            at: self.0.now().add_millis(-400),
+            lag_ms: 1_000,
+        }
+    }
+}
+
+#[test]
+fn expiry_is_judged_by_the_precise_clock_when_the_cheap_reading_cannot_tell() -> anyhow::Result<()>
+{
+    let clock = ManualClock::new(START);
+    let (desk, system) = Helpdesk::open_in_memory(
+        Options::default()
+            .with_clock(LaggingClock(clock.clone()))
+            .with_secret_hashing(SecretHashing::InsecureForTests),
+    )?;
+    let f = Fixture::populate(desk, system, clock)?;
+    let mut key = NewKey::agent("Temporary", f.ann.id, scopes("tickets.read")?);
+    key.expires_at = Some(START.add_millis(60 * MINUTE));
+    let issued = f.desk.create_key(&f.root, key)?;
+    let header = issued.code.authorization();
+    let token = {
+        let p = auth(&f, &header)?;
+        f.desk
+            .mint_token(&p, NewToken::for_agent(f.ann.id).with_lifetime_minutes(10))?
+            .token
+            .authorization()
+    };
+    // Far from any boundary the cheap reading settles it.
+    auth(&f, &header)?;
+    auth(&f, &token)?;
+    // Within the reading's lag of a boundary the precise clock decides, to the millisecond.
+    f.clock.set(START.add_millis(10 * MINUTE - 1));
+    auth(&f, &token)?;
+    f.clock.set(START.add_millis(10 * MINUTE));
+    assert!(matches!(
+        auth(&f, &token),
+        Err(AuthError::TokenExpired { .. })
+    ));
+    f.clock.set(START.add_millis(60 * MINUTE - 1));
+    auth(&f, &header)?;
+    f.clock.set(START.add_millis(60 * MINUTE));
+    assert!(matches!(
+        auth(&f, &header),
+        Err(AuthError::KeyExpired { .. })
+    ));
+    // The log records the precise time when it was read, else the cheap reading.
+    let log = f.desk.key_log(&f.root, issued.key.id)?;
+    assert_eq!(log[0].at, START.add_millis(60 * MINUTE));
+    let cheap = log.iter().find(|r| r.at == START.add_millis(-400));
+    assert!(cheap.is_some(), "{log:?}");
+    Ok(())
+}
+
+#[test]
 fn keys_tokens_and_logs_survive_a_reopen() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("desk.db");

@@ -162,6 +162,12 @@ impl Policy {
         }
     }
 
+    /// Whether agent `id` exists and is active; the reason if not. Cheaper than a decision, for
+    /// callers that only need to know whether an agent may act at all.
+    pub fn agent_available(&self, id: AgentId) -> Result<(), DenyReason> {
+        self.active_agent(id).map(drop)
+    }
+
     /// Which tickets `subject` may read (`tickets.read`), in a form storage can turn into a
     /// query. For every ticket, [`Reach::admits`] agrees with [`decide`](Self::decide).
     pub fn reach(&self, subject: &Subject) -> Reach<'_> {

@@ -577,6 +577,23 @@ fn reach_describes_readable_tickets() {
 }
 
 #[test]
+fn agent_availability_agrees_with_decisions() {
+    let policy = policy();
+    for (id, expected) in [
+        (ADA, Ok(())),
+        (ZED, Ok(())),
+        (DEE, Err(DenyReason::AgentDisabled { agent: DEE })),
+        (NOBODY, Err(DenyReason::UnknownAgent { agent: NOBODY })),
+    ] {
+        assert_eq!(policy.agent_available(id), expected, "{id:?}");
+        let decided = policy.decide(&Subject::agent(id), Action::AgentRead, &Resource::Global);
+        if let Err(reason) = expected {
+            assert_eq!(decided.reason(), Some(reason));
+        }
+    }
+}
+
+#[test]
 fn department_sets_span_several_words() {
     let mut input = PolicyInput::with_builtin_roles();
     input.departments = (0..200)

@@ -1,8 +1,9 @@
 //! CRC-32 (IEEE 802.3, as in zlib and PNG): the typo checksum at the end of every secret.
 //!
-//! Slicing-by-8: eight bytes per step through eight tables (8 KiB, built at compile time). On
-//! the 26 to 37 bytes of a secret this is 3 to 6 times faster than a byte at a time, and it runs
-//! on every request.
+//! Slicing-by-8: eight bytes per step through eight tables (8 KiB, built at compile time), the
+//! last few bytes in one step too. On the 26 to 37 bytes of a secret this is several times faster
+//! than a byte at a time, and it runs on every request; the register after a secret's fixed
+//! prefix is a compile-time constant, which saves one more step.
 
 /// The reflected polynomial.
 const POLY: u32 = 0xEDB8_8320;
@@ -39,14 +40,37 @@ static TABLES: [[u32; 256]; 8] = {
 };
 
 /// The table entry for byte `n` (counting from the least significant) of `word`.
-fn entry(table: usize, word: u64, n: u32) -> u32 {
+fn entry(table: usize, word: u64, n: usize) -> u32 {
     TABLES[table][((word >> (8 * n)) & 0xFF) as usize]
 }
 
-/// The CRC-32 of `bytes`.
-pub(crate) fn crc32(bytes: &[u8]) -> u32 {
-    let (words, tail) = bytes.as_chunks::<8>();
+/// The register after the bytes of a constant prefix, computed at compile time, so that
+/// [`update`] need only run over the rest of a text that starts with it.
+pub(crate) const fn prefix_register(prefix: &[u8]) -> u32 {
     let mut crc = !0u32;
+    let mut i = 0;
+    while i < prefix.len() {
+        crc ^= prefix[i] as u32;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ POLY
+            } else {
+                crc >> 1
+            };
+            bit += 1;
+        }
+        i += 1;
+    }
+    crc
+}
+
+/// The CRC-32 of the text that put the register at `crc`, followed by `bytes`.
+///
+/// Eight bytes per step; the last up to seven in one more step through as many tables, so that
+/// the chain of dependent table lookups is as short as the length allows.
+pub(crate) fn update(mut crc: u32, bytes: &[u8]) -> u32 {
+    let (words, tail) = bytes.as_chunks::<8>();
     for word in words {
         let word = u64::from_le_bytes(*word) ^ u64::from(crc);
         crc = entry(7, word, 0)
@@ -58,10 +82,22 @@ pub(crate) fn crc32(bytes: &[u8]) -> u32 {
             ^ entry(1, word, 6)
             ^ entry(0, word, 7);
     }
-    for &byte in tail {
-        crc = TABLES[0][usize::from((crc as u8) ^ byte)] ^ (crc >> 8);
+    let k = tail.len();
+    if k > 0 {
+        let word = crate::fast::little_endian(tail) ^ u64::from(crc);
+        // The register's bytes beyond the tail are not consumed by it: they shift on.
+        let mut next = if k < 4 { crc >> (8 * k) } else { 0 };
+        for n in 0..k {
+            next ^= entry(k - 1 - n, word, n);
+        }
+        crc = next;
     }
     !crc
+}
+
+/// The CRC-32 of `bytes`.
+pub(crate) fn crc32(bytes: &[u8]) -> u32 {
+    update(!0, bytes)
 }
 
 #[cfg(test)]
@@ -98,6 +134,15 @@ mod tests {
         #[test]
         fn matches_the_bitwise_reference(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..80)) {
             proptest::prop_assert_eq!(crc32(&bytes), bitwise(&bytes));
+        }
+
+        #[test]
+        fn a_precomputed_prefix_gives_the_same_checksum(
+            prefix in proptest::collection::vec(proptest::num::u8::ANY, 0..12),
+            rest in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+        ) {
+            let whole: Vec<u8> = prefix.iter().chain(&rest).copied().collect();
+            proptest::prop_assert_eq!(super::update(super::prefix_register(&prefix), &rest), bitwise(&whole));
         }
     }
 }

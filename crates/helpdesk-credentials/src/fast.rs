@@ -129,12 +129,8 @@ fn siphash_2_4_128(key: [u64; 2], first: u64, rest: &[u8]) -> [u64; 2] {
     for word in words {
         compress(&mut v, u64::from_le_bytes(*word));
     }
-    let mut last = [0u8; 8];
-    if let Some(target) = last.get_mut(..tail.len()) {
-        target.copy_from_slice(tail);
-    }
     let length = (rest.len() as u64).wrapping_add(8);
-    compress(&mut v, u64::from_le_bytes(last) | length << 56);
+    compress(&mut v, little_endian(tail) | length << 56);
     v[2] ^= 0xee;
     for _ in 0..4 {
         sip_round(&mut v);
@@ -145,6 +141,16 @@ fn siphash_2_4_128(key: [u64; 2], first: u64, rest: &[u8]) -> [u64; 2] {
         sip_round(&mut v);
     }
     [low, v[0] ^ v[1] ^ v[2] ^ v[3]]
+}
+
+/// Up to eight bytes as a little-endian word, assembled in registers (a copy into a buffer read
+/// back as one word would stall on store forwarding).
+pub(crate) fn little_endian(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .take(8)
+        .enumerate()
+        .fold(0, |word, (i, &byte)| word | u64::from(byte) << (8 * i))
 }
 
 #[inline(always)]

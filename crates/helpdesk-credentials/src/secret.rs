@@ -45,6 +45,22 @@ pub(crate) const TOKEN_LEN: usize = PREFIX_LEN + TOKEN_ID_LEN + RANDOM_LEN + CHE
 /// The length of the longest key code.
 pub(crate) const KEY_CODE_MAX_LEN: usize = MAX_ID_DIGITS + 1 + KEY_SECRET_LEN;
 
+/// The CRC-32 of a secret's text before its checksum. The register after each prefix is a
+/// constant, so only the rest is run through the tables.
+fn checksum_of(signed: &[u8]) -> u32 {
+    const AFTER_KEY_PREFIX: u32 = crc32::prefix_register(KEY_PREFIX.as_bytes());
+    const AFTER_TOKEN_PREFIX: u32 = crc32::prefix_register(TOKEN_PREFIX.as_bytes());
+    match signed.split_at_checked(PREFIX_LEN) {
+        Some((prefix, rest)) if prefix == KEY_PREFIX.as_bytes() => {
+            crc32::update(AFTER_KEY_PREFIX, rest)
+        }
+        Some((prefix, rest)) if prefix == TOKEN_PREFIX.as_bytes() => {
+            crc32::update(AFTER_TOKEN_PREFIX, rest)
+        }
+        _ => crc32::crc32(signed),
+    }
+}
+
 /// ASCII secret text of a fixed length: compared in constant time, never printed, zeroed on drop.
 #[derive(Clone)]
 struct SecretText<const N: usize>([u8; N]);
@@ -66,7 +82,7 @@ impl<const N: usize> SecretText<N> {
             base62::encode(u128::from_le_bytes(random), random_digits);
         }
         let (signed, checksum) = text.split_at_mut(N - CHECKSUM_LEN);
-        base62::encode(u128::from(crc32::crc32(signed)), checksum);
+        base62::encode(u128::from(checksum_of(signed)), checksum);
         Ok(Self(text))
     }
 
@@ -83,7 +99,7 @@ impl<const N: usize> SecretText<N> {
             return Err(ParseError::InvalidCharacter { kind });
         }
         let (signed, checksum) = text.split_at(N - CHECKSUM_LEN);
-        if base62::decode_u64(checksum) != Some(u64::from(crc32::crc32(signed))) {
+        if base62::decode_u64(checksum) != Some(u64::from(checksum_of(signed))) {
             return Err(ParseError::BadChecksum { kind });
         }
         Ok(Self(text))
@@ -92,6 +108,16 @@ impl<const N: usize> SecretText<N> {
     fn as_str(&self) -> &str {
         // Both constructors only ever store ASCII, so the fallback is never taken.
         std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The random digits: all that tells one secret from another of the same kind (and id).
+    fn random_part(&self) -> &[u8] {
+        let end = N - CHECKSUM_LEN;
+        self.0.get(end - RANDOM_LEN..end).unwrap_or_default()
     }
 }
 
@@ -144,6 +170,17 @@ impl KeySecret {
     /// The secret text, to hash or to show once to the person who created the key.
     pub fn expose(&self) -> &str {
         self.0.as_str()
+    }
+
+    /// The secret text as bytes, without the UTF-8 check of [`expose`](Self::expose).
+    pub fn expose_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// The 22 random digits: all that tells one key secret from another (the prefix is fixed
+    /// and the checksum follows from the rest), so a keyed hash of them identifies the secret.
+    pub fn random_part(&self) -> &[u8] {
+        self.0.random_part()
     }
 }
 
@@ -280,6 +317,17 @@ impl AccessToken {
     /// The token text, to hash or to hand once to the client it was minted for.
     pub fn expose(&self) -> &str {
         self.text.as_str()
+    }
+
+    /// The token text as bytes, without the UTF-8 check of [`expose`](Self::expose).
+    pub fn expose_bytes(&self) -> &[u8] {
+        self.text.as_bytes()
+    }
+
+    /// The 22 random digits: all that tells this token from another with the same id (the
+    /// prefix is fixed and the checksum follows from the rest).
+    pub fn random_part(&self) -> &[u8] {
+        self.text.random_part()
     }
 }
 

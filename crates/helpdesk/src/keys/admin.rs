@@ -145,7 +145,7 @@ impl Helpdesk {
                 secret_hash: phc,
             },
         )?;
-        let tag = state.fast.tag(&record.id, secret.expose().as_bytes());
+        let tag = state.fast.tag(&record.id, secret.random_part());
         state.install_key(&record, Some(tag));
         let code = credentials::KeyCode::new(record.id, secret).map_err(secret_error)?;
         Ok(IssuedKey {
@@ -205,7 +205,7 @@ impl Helpdesk {
         let _admin = state.admin.lock();
         state.flush(self.store())?;
         let record = self.store().regenerate_key(now, &p.by, id, &phc, until)?;
-        let tag = state.fast.tag(&id, secret.expose().as_bytes());
+        let tag = state.fast.tag(&id, secret.random_part());
         state.install_key(&record, Some(tag));
         state.drop_tokens(|token| token.key == id);
         let code = credentials::KeyCode::new(id, secret).map_err(secret_error)?;
@@ -357,7 +357,7 @@ impl Helpdesk {
         let phc = hasher
             .hash(text.expose().as_bytes())
             .map_err(secret_error)?;
-        let tag = state.fast.tag(&id, text.expose().as_bytes());
+        let tag = state.fast.tag(&id, text.random_part());
 
         let _admin = state.admin.lock();
         let grace = now.add_millis(-EXPIRED_TOKEN_GRACE_MS);

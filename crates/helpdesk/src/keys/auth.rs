@@ -18,9 +18,7 @@ use std::cell::Cell;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use helpdesk_authz::{
-    Action, Decision, DenyReason, Policy, Resource, Scopes, Subject, TicketAttrs,
-};
+use helpdesk_authz::{Action, Decision, DenyReason, Policy, Resource, Scopes, TicketAttrs};
 use helpdesk_credentials::{Credential, HashError, Refused, SecretHasher};
 use helpdesk_domain::{
     ActAs, Actor, AgentId, Clock, KeyId, KeyKind, Network, Reading, Timestamp, TokenId,
@@ -81,10 +79,18 @@ impl Helpdesk {
         let now = &now;
         let grant = self.with_local(|local| match &credential {
             Credential::Key { id, secret } => {
-                self.key_request(local, *id, secret.expose().as_bytes(), request, now)
+                let secret = Presented {
+                    text: secret.expose_bytes(),
+                    random: secret.random_part(),
+                };
+                self.key_request(local, *id, secret, request, now)
             }
             Credential::Token { id, secret } => {
-                self.token_request(local, *id, secret.expose().as_bytes(), request, now)
+                let secret = Presented {
+                    text: secret.expose_bytes(),
+                    random: secret.random_part(),
+                };
+                self.token_request(local, *id, secret, request, now)
             }
         })?;
         Ok(Principal::through_key(
@@ -169,7 +175,7 @@ impl Helpdesk {
         &self,
         local: &mut Local,
         id: KeyId,
-        secret: &[u8],
+        secret: Presented<'_>,
         request: &ApiRequest<'_>,
         now: &RequestTime<'_>,
     ) -> Result<Grant, AuthError> {
@@ -228,7 +234,7 @@ impl Helpdesk {
         &self,
         local: &mut Local,
         id: TokenId,
-        secret: &[u8],
+        secret: Presented<'_>,
         request: &ApiRequest<'_>,
         now: &RequestTime<'_>,
     ) -> Result<Grant, AuthError> {
@@ -319,13 +325,12 @@ impl Helpdesk {
 
 /// Whether `agent` exists and is active by `policy` (so disabling an agent takes effect at once).
 fn agent_available(policy: &Policy, agent: AgentId) -> Result<(), AuthError> {
-    let decision = policy.decide(&Subject::agent(agent), Action::AgentRead, &Resource::Global);
-    match decision.reason() {
-        Some(DenyReason::UnknownAgent { .. }) => Err(AuthError::UnknownPerson {
+    match policy.agent_available(agent) {
+        Ok(()) => Ok(()),
+        Err(DenyReason::AgentDisabled { .. }) => Err(AuthError::AgentDisabled { agent }),
+        Err(_) => Err(AuthError::UnknownPerson {
             person: ActAs::Agent(agent),
         }),
-        Some(DenyReason::AgentDisabled { .. }) => Err(AuthError::AgentDisabled { agent }),
-        _ => Ok(()),
     }
 }
 
@@ -375,13 +380,18 @@ fn check_address(key: KeyId, networks: &[Network], ip: Option<IpAddr>) -> Result
 
 /// An unknown id costs one argon2 run against a decoy behind the same gate as a known one, and
 /// gets the same refusal as a wrong secret.
-fn refuse_unknown(state: &KeyState, id: GateId, secret: &[u8], now: &RequestTime<'_>) -> AuthError {
+fn refuse_unknown(
+    state: &KeyState,
+    id: GateId,
+    secret: Presented<'_>,
+    now: &RequestTime<'_>,
+) -> AuthError {
     let hasher = match state.hasher() {
         Ok(hasher) => hasher,
         Err(e) => return AuthError::internal(e),
     };
     match state.gate.run(id, KeyState::monotonic(now.precise()), || {
-        hasher.verify_decoy(secret)
+        hasher.verify_decoy(secret.text)
     }) {
         Err(refused) => refused.into(),
         Ok(Err(e)) => AuthError::internal(e),
@@ -395,10 +405,10 @@ fn verify_key(
     state: &KeyState,
     snap: &KeySnap,
     id: KeyId,
-    secret: &[u8],
+    secret: Presented<'_>,
     now: &RequestTime<'_>,
 ) -> Result<(), AuthError> {
-    let tag = state.fast.tag(&id, secret);
+    let tag = state.fast.tag(&id, secret.random);
     let current = snap.current_tag.is_some_and(|known| known == tag);
     let previous = snap
         .previous_tag
@@ -421,15 +431,15 @@ fn verify_key(
 /// argon2 against the current secret, then the previous one while its window is open.
 fn slow_key_match(
     hasher: &SecretHasher,
-    secret: &[u8],
+    secret: Presented<'_>,
     snap: &KeySnap,
     now: &RequestTime<'_>,
 ) -> Result<Option<Which>, HashError> {
-    if hasher.verify(secret, &snap.current)? {
+    if hasher.verify(secret.text, &snap.current)? {
         return Ok(Some(Which::Current));
     }
     match &snap.previous {
-        Some((phc, until)) if now.before(*until) && hasher.verify(secret, phc)? => {
+        Some((phc, until)) if now.before(*until) && hasher.verify(secret.text, phc)? => {
             Ok(Some(Which::Previous))
         }
         _ => Ok(None),
@@ -440,10 +450,10 @@ fn slow_key_match(
 fn verify_token(
     state: &KeyState,
     token: &Arc<TokenSnap>,
-    secret: &[u8],
+    secret: Presented<'_>,
     now: &RequestTime<'_>,
 ) -> Result<(), AuthError> {
-    let tag = state.fast.tag(&token.id, secret);
+    let tag = state.fast.tag(&token.id, secret.random);
     if token.tag.is_some_and(|known| known == tag) {
         return Ok(());
     }
@@ -453,7 +463,7 @@ fn verify_token(
         .run(
             GateId::Token(token.id),
             KeyState::monotonic(now.precise()),
-            || hasher.verify(secret, &token.phc),
+            || hasher.verify(secret.text, &token.phc),
         )?
         .map_err(AuthError::internal)?;
     if !matched {
@@ -461,6 +471,13 @@ fn verify_token(
     }
     state.remember_token_tag(token, tag);
     Ok(())
+}
+
+/// A presented secret: its text, for argon2, and its random digits, for the in-memory tag.
+#[derive(Clone, Copy)]
+struct Presented<'a> {
+    text: &'a [u8],
+    random: &'a [u8],
 }
 
 /// What an authenticated request is granted; the principal is made of it. Kept small, as it is

@@ -137,9 +137,13 @@ impl SchemeRegistry {
         if header.is_empty() {
             return Err(ParseError::EmptyHeader);
         }
-        let mut parts = header.splitn(2, |&byte| byte == b' ' || byte == b'\t');
-        let name = parts.next().unwrap_or_default();
-        let credentials = parts.next().unwrap_or_default().trim_ascii_start();
+        let (name, credentials) = match header.iter().position(|&b| b == b' ' || b == b'\t') {
+            Some(at) => {
+                let (name, rest) = header.split_at(at);
+                (name, rest.get(1..).unwrap_or_default().trim_ascii_start())
+            }
+            None => (header, &[][..]),
+        };
         let scheme = self.scheme(name).ok_or(ParseError::UnknownScheme)?;
         if credentials.is_empty() {
             return Err(ParseError::MissingCredentials);

@@ -91,18 +91,22 @@ impl<const N: usize> SecretText<N> {
         if !input.starts_with(kind.prefix().as_bytes()) {
             return Err(ParseError::WrongPrefix { kind });
         }
-        let text: [u8; N] = input
-            .try_into()
-            .map_err(|_| ParseError::WrongLength { kind })?;
-        let (_, digits) = text.split_at(PREFIX_LEN);
+        if input.len() != N {
+            return Err(ParseError::WrongLength { kind });
+        }
+        // Checked in place: a copy read back in words would stall on store forwarding.
+        let (_, digits) = input.split_at(PREFIX_LEN);
         if !base62::is_base62(digits) {
             return Err(ParseError::InvalidCharacter { kind });
         }
-        let (signed, checksum) = text.split_at(N - CHECKSUM_LEN);
+        let (signed, checksum) = input.split_at(N - CHECKSUM_LEN);
         if base62::decode_u64(checksum) != Some(u64::from(checksum_of(signed))) {
             return Err(ParseError::BadChecksum { kind });
         }
-        Ok(Self(text))
+        input
+            .try_into()
+            .map(Self)
+            .map_err(|_| ParseError::WrongLength { kind })
     }
 
     fn as_str(&self) -> &str {
@@ -221,9 +225,12 @@ impl KeyCode {
                 max: KEY_CODE_MAX_LEN,
             });
         }
-        let mut parts = input.splitn(2, |&byte| byte == b':');
-        let id = parts.next().unwrap_or_default();
-        let secret = parts.next().ok_or(ParseError::MissingColon)?;
+        let colon = input
+            .iter()
+            .position(|&byte| byte == b':')
+            .ok_or(ParseError::MissingColon)?;
+        let (id, secret) = input.split_at(colon);
+        let secret = secret.get(1..).unwrap_or_default();
         let id = parse_key_id(id).ok_or(ParseError::InvalidKeyId)?;
         Ok(Self {
             id,

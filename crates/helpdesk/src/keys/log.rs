@@ -173,10 +173,20 @@ impl LogEntry {
     }
 }
 
-/// The position of `outcome` in [`RequestOutcome::ALL`].
+/// The position of `outcome` in [`RequestOutcome::ALL`] (a test checks that they agree).
 fn outcome_index(outcome: RequestOutcome) -> u64 {
-    let index = RequestOutcome::ALL.iter().position(|o| *o == outcome);
-    index.map_or(0, |i| i as u64)
+    match outcome {
+        RequestOutcome::Accepted => 0,
+        RequestOutcome::InvalidCredentials => 1,
+        RequestOutcome::TooManyAttempts => 2,
+        RequestOutcome::KeyDisabled => 3,
+        RequestOutcome::KeyExpired => 4,
+        RequestOutcome::TokenExpired => 5,
+        RequestOutcome::AddressNotAllowed => 6,
+        RequestOutcome::ActAsRefused => 7,
+        RequestOutcome::PersonUnavailable => 8,
+        RequestOutcome::Failed => 9,
+    }
 }
 
 /// One logged request, behind a sequence number: `2n - 1` while request `n` of the ring is
@@ -455,7 +465,8 @@ mod tests {
             },
             entry(7),
         ];
-        for outcome in RequestOutcome::ALL {
+        for (index, outcome) in RequestOutcome::ALL.into_iter().enumerate() {
+            assert_eq!(outcome_index(outcome), index as u64);
             let case = LogEntry {
                 outcome,
                 ..entry(1)

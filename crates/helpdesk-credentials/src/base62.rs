@@ -38,11 +38,13 @@ pub(crate) fn decode_u64(digits: &[u8]) -> Option<u64> {
     })
 }
 
-/// Whether every byte is a base62 digit.
+/// Whether every byte is a base62 digit. Branch-free: digit values are below 64, and
+/// [`INVALID`] has the top bit set.
 pub(crate) fn is_base62(bytes: &[u8]) -> bool {
-    bytes
+    let seen = bytes
         .iter()
-        .all(|&byte| VALUES[usize::from(byte)] != INVALID)
+        .fold(0u8, |seen, &byte| seen | VALUES[usize::from(byte)]);
+    seen & 0x80 == 0
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use helpdesk_domain::{KeyId, TokenId};
 
 use crate::base64::{self, DecodeError};
 use crate::error::{ParseError, SchemeError};
-use crate::secret::{AccessToken, KEY_CODE_MAX_LEN, KeyCode, KeySecret};
+use crate::secret::{AccessToken, CheckedSecret, KEY_CODE_MAX_LEN, KeyCode, KeySecret};
 
 /// The longest `Authorization` header value parsed; longer ones are refused unread.
 pub const MAX_HEADER_LEN: usize = 512;
@@ -51,6 +51,64 @@ pub enum Credential {
         /// The whole token, to verify against the stored hash.
         secret: AccessToken,
     },
+}
+
+/// A credential checked for format, borrowing its secret from the header (or, for `Basic`, from
+/// the [`Scratch`] it was decoded into): what the hot path works with, so that it never copies a
+/// secret. [`Credential`] is the owned form.
+#[derive(Clone, Copy, Debug)]
+pub enum CheckedCredential<'a> {
+    /// An API key code.
+    Key {
+        /// The key's id.
+        id: KeyId,
+        /// The key's secret.
+        secret: CheckedSecret<'a>,
+    },
+    /// An access token.
+    Token {
+        /// The token's id, read from inside the token.
+        id: TokenId,
+        /// The whole token.
+        secret: CheckedSecret<'a>,
+    },
+}
+
+/// Room to decode a `Basic` credential into; zeroed on drop once used (best effort).
+pub struct Scratch {
+    bytes: [u8; KEY_CODE_MAX_LEN],
+    used: bool,
+}
+
+impl Scratch {
+    /// Empty room.
+    pub const fn new() -> Self {
+        Self {
+            bytes: [0; KEY_CODE_MAX_LEN],
+            used: false,
+        }
+    }
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.used {
+            self.bytes.fill(0);
+            std::hint::black_box(&mut self.bytes);
+        }
+    }
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scratch([redacted])")
+    }
 }
 
 /// The `Authorization` schemes an application accepts: the built-in ones and its aliases.
@@ -128,6 +186,26 @@ impl SchemeRegistry {
     /// Checks the format and the checksum only; the secret still has to be verified. Never
     /// allocates, never panics, and no error carries any part of the input.
     pub fn parse(&self, header: &[u8]) -> Result<Credential, ParseError> {
+        let mut scratch = Scratch::new();
+        Ok(match self.check(header, &mut scratch)? {
+            CheckedCredential::Key { id, secret } => Credential::Key {
+                id,
+                secret: KeySecret::copy_of(secret)?,
+            },
+            CheckedCredential::Token { id, secret } => Credential::Token {
+                id,
+                secret: AccessToken::copy_of(id, secret)?,
+            },
+        })
+    }
+
+    /// Checks an `Authorization` header value as [`parse`](Self::parse) does, without copying
+    /// the secret: it is borrowed from `header`, or from `scratch` for `Basic`.
+    pub fn check<'a>(
+        &self,
+        header: &'a [u8],
+        scratch: &'a mut Scratch,
+    ) -> Result<CheckedCredential<'a>, ParseError> {
         if header.len() > MAX_HEADER_LEN {
             return Err(ParseError::HeaderTooLong {
                 max: MAX_HEADER_LEN,
@@ -148,29 +226,28 @@ impl SchemeRegistry {
         if credentials.is_empty() {
             return Err(ParseError::MissingCredentials);
         }
-        match scheme {
-            Scheme::Key => Ok(key_credential(KeyCode::parse(credentials)?)),
+        let (id, secret) = match scheme {
+            Scheme::Key => KeyCode::check(credentials)?,
             Scheme::Basic => {
-                let mut decoded = [0u8; KEY_CODE_MAX_LEN];
-                let parsed = match base64::decode(credentials, &mut decoded) {
-                    Ok(len) => KeyCode::parse(decoded.get(..len).unwrap_or_default()),
-                    Err(DecodeError::Invalid) => Err(ParseError::InvalidBase64),
-                    Err(DecodeError::TooLong) => Err(ParseError::KeyCodeTooLong {
-                        max: KEY_CODE_MAX_LEN,
-                    }),
+                scratch.used = true;
+                let len = match base64::decode(credentials, &mut scratch.bytes) {
+                    Ok(len) => len,
+                    Err(DecodeError::Invalid) => return Err(ParseError::InvalidBase64),
+                    Err(DecodeError::TooLong) => {
+                        return Err(ParseError::KeyCodeTooLong {
+                            max: KEY_CODE_MAX_LEN,
+                        });
+                    }
                 };
-                decoded.fill(0);
-                std::hint::black_box(&mut decoded);
-                Ok(key_credential(parsed?))
+                let scratch: &'a Scratch = scratch;
+                KeyCode::check(scratch.bytes.get(..len).unwrap_or_default())?
             }
             Scheme::Token => {
-                let token = AccessToken::parse(credentials)?;
-                Ok(Credential::Token {
-                    id: token.id(),
-                    secret: token,
-                })
+                let (id, secret) = AccessToken::check(credentials)?;
+                return Ok(CheckedCredential::Token { id, secret });
             }
-        }
+        };
+        Ok(CheckedCredential::Key { id, secret })
     }
 
     /// Parses an `Authorization` header value given as text; see [`parse`](Self::parse).
@@ -183,11 +260,6 @@ impl Default for SchemeRegistry {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn key_credential(code: KeyCode) -> Credential {
-    let (id, secret) = code.into_parts();
-    Credential::Key { id, secret }
 }
 
 /// The `Authorization` header value a client sends for `code` with HTTP Basic:

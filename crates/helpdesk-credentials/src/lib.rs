@@ -35,6 +35,9 @@ pub use error::{
 pub use fast::{FastHasher, Tag, VerifiedCache, constant_time_eq};
 pub use gate::{GateConfig, RateLimit, VerifyGate};
 pub use hash::{HashParams, SecretHasher};
-pub use header::{Credential, MAX_HEADER_LEN, Scheme, SchemeRegistry, basic_authorization};
-pub use secret::{AccessToken, KeyCode, KeySecret};
+pub use header::{
+    CheckedCredential, Credential, MAX_HEADER_LEN, Scheme, SchemeRegistry, Scratch,
+    basic_authorization,
+};
+pub use secret::{AccessToken, CheckedSecret, KeyCode, KeySecret};
 pub use verifier::{PreviousSecret, StoredSecret, Verifier};

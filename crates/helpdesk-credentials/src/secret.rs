@@ -86,15 +86,29 @@ impl<const N: usize> SecretText<N> {
         Ok(Self(text))
     }
 
-    /// Checks prefix, length, alphabet and checksum, in that order.
+    /// Checks prefix, length, alphabet and checksum, in that order, and copies.
     fn parse(input: &[u8], kind: SecretKind) -> Result<Self, ParseError> {
+        Self::copy_of(Self::check(input, kind)?, kind)
+    }
+
+    /// A copy of a text already checked as `kind`.
+    fn copy_of(checked: CheckedSecret<'_>, kind: SecretKind) -> Result<Self, ParseError> {
+        checked
+            .text
+            .try_into()
+            .map(Self)
+            .map_err(|_| ParseError::WrongLength { kind })
+    }
+
+    /// Checks prefix, length, alphabet and checksum, in that order, in place (a copy read back
+    /// in words would stall on store forwarding).
+    fn check(input: &[u8], kind: SecretKind) -> Result<CheckedSecret<'_>, ParseError> {
         if !input.starts_with(kind.prefix().as_bytes()) {
             return Err(ParseError::WrongPrefix { kind });
         }
         if input.len() != N {
             return Err(ParseError::WrongLength { kind });
         }
-        // Checked in place: a copy read back in words would stall on store forwarding.
         let (_, digits) = input.split_at(PREFIX_LEN);
         if !base62::is_base62(digits) {
             return Err(ParseError::InvalidCharacter { kind });
@@ -103,10 +117,7 @@ impl<const N: usize> SecretText<N> {
         if base62::decode_u64(checksum) != Some(u64::from(checksum_of(signed))) {
             return Err(ParseError::BadChecksum { kind });
         }
-        input
-            .try_into()
-            .map(Self)
-            .map_err(|_| ParseError::WrongLength { kind })
+        Ok(CheckedSecret { text: input })
     }
 
     fn as_str(&self) -> &str {
@@ -120,8 +131,40 @@ impl<const N: usize> SecretText<N> {
 
     /// The random digits: all that tells one secret from another of the same kind (and id).
     fn random_part(&self) -> &[u8] {
-        let end = N - CHECKSUM_LEN;
-        self.0.get(end - RANDOM_LEN..end).unwrap_or_default()
+        random_digits(&self.0)
+    }
+}
+
+/// The random digits of a secret's text: just before the checksum.
+fn random_digits(text: &[u8]) -> &[u8] {
+    let end = text.len().saturating_sub(CHECKSUM_LEN);
+    text.get(end.saturating_sub(RANDOM_LEN)..end)
+        .unwrap_or_default()
+}
+
+/// A key secret or access token checked for format (prefix, length, alphabet, checksum) and
+/// borrowed from the input, so that the hot path never copies a secret. Never printed.
+#[derive(Clone, Copy)]
+pub struct CheckedSecret<'a> {
+    text: &'a [u8],
+}
+
+impl<'a> CheckedSecret<'a> {
+    /// The whole text, to verify against a stored hash.
+    pub fn expose(&self) -> &'a [u8] {
+        self.text
+    }
+
+    /// The 22 random digits: all that tells one secret from another of the same kind and id
+    /// (the prefix is fixed and the checksum follows from the rest).
+    pub fn random_part(&self) -> &'a [u8] {
+        random_digits(self.text)
+    }
+}
+
+impl fmt::Debug for CheckedSecret<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CheckedSecret([redacted])")
     }
 }
 
@@ -181,6 +224,11 @@ impl KeySecret {
         self.0.as_bytes()
     }
 
+    /// A copy of a secret checked by [`KeyCode::check`].
+    pub fn copy_of(checked: CheckedSecret<'_>) -> Result<Self, ParseError> {
+        SecretText::copy_of(checked, SecretKind::KeySecret).map(Self)
+    }
+
     /// The 22 random digits: all that tells one key secret from another (the prefix is fixed
     /// and the checksum follows from the rest), so a keyed hash of them identifies the secret.
     pub fn random_part(&self) -> &[u8] {
@@ -220,6 +268,16 @@ impl KeyCode {
 
     /// Parses `<id>:<secret>`: the id is a positive decimal without sign or leading zeros.
     pub fn parse(input: &[u8]) -> Result<Self, ParseError> {
+        let (id, secret) = Self::check(input)?;
+        let text = SecretText::copy_of(secret, SecretKind::KeySecret)?;
+        Ok(Self {
+            id,
+            secret: KeySecret(text),
+        })
+    }
+
+    /// Checks `<id>:<secret>` as [`parse`](Self::parse) does, without copying the secret.
+    pub fn check(input: &[u8]) -> Result<(KeyId, CheckedSecret<'_>), ParseError> {
         if input.len() > KEY_CODE_MAX_LEN {
             return Err(ParseError::KeyCodeTooLong {
                 max: KEY_CODE_MAX_LEN,
@@ -232,10 +290,8 @@ impl KeyCode {
         let (id, secret) = input.split_at(colon);
         let secret = secret.get(1..).unwrap_or_default();
         let id = parse_key_id(id).ok_or(ParseError::InvalidKeyId)?;
-        Ok(Self {
-            id,
-            secret: KeySecret::parse(secret)?,
-        })
+        let secret = SecretText::<KEY_SECRET_LEN>::check(secret, SecretKind::KeySecret)?;
+        Ok((id, secret))
     }
 
     /// The key's id.
@@ -301,19 +357,22 @@ impl AccessToken {
 
     /// Checks prefix, length, alphabet and checksum, then reads the id.
     pub fn parse(input: &[u8]) -> Result<Self, ParseError> {
-        let text = SecretText::<TOKEN_LEN>::parse(input, SecretKind::AccessToken)?;
-        let id_digits = text
-            .0
+        let (id, checked) = Self::check(input)?;
+        let text = SecretText::copy_of(checked, SecretKind::AccessToken)?;
+        Ok(Self { id, text })
+    }
+
+    /// Checks a token as [`parse`](Self::parse) does, without copying it.
+    pub fn check(input: &[u8]) -> Result<(TokenId, CheckedSecret<'_>), ParseError> {
+        let checked = SecretText::<TOKEN_LEN>::check(input, SecretKind::AccessToken)?;
+        let id_digits = input
             .get(PREFIX_LEN..PREFIX_LEN + TOKEN_ID_LEN)
             .unwrap_or_default();
         let id = base62::decode_u64(id_digits)
             .and_then(|raw| i64::try_from(raw).ok())
             .filter(|raw| *raw > 0)
             .ok_or(ParseError::InvalidTokenId)?;
-        Ok(Self {
-            id: TokenId::new(id),
-            text,
-        })
+        Ok((TokenId::new(id), checked))
     }
 
     /// The token's id.
@@ -329,6 +388,12 @@ impl AccessToken {
     /// The token text as bytes, without the UTF-8 check of [`expose`](Self::expose).
     pub fn expose_bytes(&self) -> &[u8] {
         self.text.as_bytes()
+    }
+
+    /// A copy of the token `id` checked by [`AccessToken::check`].
+    pub fn copy_of(id: TokenId, checked: CheckedSecret<'_>) -> Result<Self, ParseError> {
+        let text = SecretText::copy_of(checked, SecretKind::AccessToken)?;
+        Ok(Self { id, text })
     }
 
     /// The 22 random digits: all that tells this token from another with the same id (the

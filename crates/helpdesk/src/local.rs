@@ -77,16 +77,14 @@ impl Rings {
 
 impl Helpdesk {
     /// Runs `f` with this thread's copy of the tables, refreshed first if anything changed.
-    pub(crate) fn with_local<R>(&self, f: impl FnOnce(&mut Local) -> R) -> R {
-        if LOCALS.try_with(|_| ()).is_err() {
-            // The thread is exiting and its storage is gone.
-            return f(&mut self.fresh_local(true));
-        }
-        LOCALS.with(|cell| match cell.try_borrow_mut() {
+    pub(crate) fn with_local<R>(&self, mut f: impl FnMut(&mut Local) -> R) -> R {
+        let done = LOCALS.try_with(|cell| match cell.try_borrow_mut() {
             Ok(mut locals) => f(self.local_in(&mut locals)),
             // Called from within `f` of an outer call: a copy for this call alone.
             Err(_) => f(&mut self.fresh_local(true)),
-        })
+        });
+        // `f` ran exactly once unless the thread is exiting and its storage is gone.
+        done.unwrap_or_else(|_| f(&mut self.fresh_local(true)))
     }
 
     /// The copy for this helpdesk in `locals`, made or refreshed as needed, moved to the front.

@@ -19,7 +19,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use helpdesk_authz::{Action, Decision, DenyReason, Policy, Resource, Scopes, TicketAttrs};
-use helpdesk_credentials::{Credential, HashError, Refused, SecretHasher};
+use helpdesk_credentials::{
+    CheckedCredential, CheckedSecret, HashError, Refused, Scratch, SecretHasher,
+};
 use helpdesk_domain::{
     ActAs, Actor, AgentId, Clock, KeyId, KeyKind, Network, Reading, Timestamp, TokenId,
 };
@@ -74,23 +76,16 @@ impl Helpdesk {
     /// Authenticates `request`; see [`authenticate`](Self::authenticate).
     pub fn authenticate_request(&self, request: &ApiRequest<'_>) -> Result<Principal, AuthError> {
         let state = &self.inner.keys;
-        let credential = state.schemes.parse(request.header)?;
+        let mut scratch = Scratch::new();
+        let credential = state.schemes.check(request.header, &mut scratch)?;
         let now = RequestTime::new(&*self.inner.clock);
         let now = &now;
-        let grant = self.with_local(|local| match &credential {
-            Credential::Key { id, secret } => {
-                let secret = Presented {
-                    text: secret.expose_bytes(),
-                    random: secret.random_part(),
-                };
-                self.key_request(local, *id, secret, request, now)
+        let grant = self.with_local(|local| match credential {
+            CheckedCredential::Key { id, secret } => {
+                self.key_request(local, id, secret, request, now)
             }
-            Credential::Token { id, secret } => {
-                let secret = Presented {
-                    text: secret.expose_bytes(),
-                    random: secret.random_part(),
-                };
-                self.token_request(local, *id, secret, request, now)
+            CheckedCredential::Token { id, secret } => {
+                self.token_request(local, id, secret, request, now)
             }
         })?;
         Ok(Principal::through_key(
@@ -175,7 +170,7 @@ impl Helpdesk {
         &self,
         local: &mut Local,
         id: KeyId,
-        secret: Presented<'_>,
+        secret: CheckedSecret<'_>,
         request: &ApiRequest<'_>,
         now: &RequestTime<'_>,
     ) -> Result<Grant, AuthError> {
@@ -234,7 +229,7 @@ impl Helpdesk {
         &self,
         local: &mut Local,
         id: TokenId,
-        secret: Presented<'_>,
+        secret: CheckedSecret<'_>,
         request: &ApiRequest<'_>,
         now: &RequestTime<'_>,
     ) -> Result<Grant, AuthError> {
@@ -383,7 +378,7 @@ fn check_address(key: KeyId, networks: &[Network], ip: Option<IpAddr>) -> Result
 fn refuse_unknown(
     state: &KeyState,
     id: GateId,
-    secret: Presented<'_>,
+    secret: CheckedSecret<'_>,
     now: &RequestTime<'_>,
 ) -> AuthError {
     let hasher = match state.hasher() {
@@ -391,7 +386,7 @@ fn refuse_unknown(
         Err(e) => return AuthError::internal(e),
     };
     match state.gate.run(id, KeyState::monotonic(now.precise()), || {
-        hasher.verify_decoy(secret.text)
+        hasher.verify_decoy(secret.expose())
     }) {
         Err(refused) => refused.into(),
         Ok(Err(e)) => AuthError::internal(e),
@@ -405,10 +400,10 @@ fn verify_key(
     state: &KeyState,
     snap: &KeySnap,
     id: KeyId,
-    secret: Presented<'_>,
+    secret: CheckedSecret<'_>,
     now: &RequestTime<'_>,
 ) -> Result<(), AuthError> {
-    let tag = state.fast.tag(&id, secret.random);
+    let tag = state.fast.tag(&id, secret.random_part());
     let current = snap.current_tag.is_some_and(|known| known == tag);
     let previous = snap
         .previous_tag
@@ -431,15 +426,15 @@ fn verify_key(
 /// argon2 against the current secret, then the previous one while its window is open.
 fn slow_key_match(
     hasher: &SecretHasher,
-    secret: Presented<'_>,
+    secret: CheckedSecret<'_>,
     snap: &KeySnap,
     now: &RequestTime<'_>,
 ) -> Result<Option<Which>, HashError> {
-    if hasher.verify(secret.text, &snap.current)? {
+    if hasher.verify(secret.expose(), &snap.current)? {
         return Ok(Some(Which::Current));
     }
     match &snap.previous {
-        Some((phc, until)) if now.before(*until) && hasher.verify(secret.text, phc)? => {
+        Some((phc, until)) if now.before(*until) && hasher.verify(secret.expose(), phc)? => {
             Ok(Some(Which::Previous))
         }
         _ => Ok(None),
@@ -450,10 +445,10 @@ fn slow_key_match(
 fn verify_token(
     state: &KeyState,
     token: &Arc<TokenSnap>,
-    secret: Presented<'_>,
+    secret: CheckedSecret<'_>,
     now: &RequestTime<'_>,
 ) -> Result<(), AuthError> {
-    let tag = state.fast.tag(&token.id, secret.random);
+    let tag = state.fast.tag(&token.id, secret.random_part());
     if token.tag.is_some_and(|known| known == tag) {
         return Ok(());
     }
@@ -463,7 +458,7 @@ fn verify_token(
         .run(
             GateId::Token(token.id),
             KeyState::monotonic(now.precise()),
-            || hasher.verify(secret.text, &token.phc),
+            || hasher.verify(secret.expose(), &token.phc),
         )?
         .map_err(AuthError::internal)?;
     if !matched {
@@ -471,13 +466,6 @@ fn verify_token(
     }
     state.remember_token_tag(token, tag);
     Ok(())
-}
-
-/// A presented secret: its text, for argon2, and its random digits, for the in-memory tag.
-#[derive(Clone, Copy)]
-struct Presented<'a> {
-    text: &'a [u8],
-    random: &'a [u8],
 }
 
 /// What an authenticated request is granted; the principal is made of it. Kept small, as it is

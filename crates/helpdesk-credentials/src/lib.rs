@@ -8,10 +8,12 @@
 //!   6-character CRC-32 checksum, and an access token is `hdt_` + its id + random + checksum. The
 //!   prefixes let secret scanners find leaked codes; the checksum refuses typos before any lookup.
 //! - [`SchemeRegistry`]: parses an `Authorization` header (`key`, `Basic`, `Bearer`, `token` and
-//!   application aliases such as `DdApi`) into a [`Credential`] without allocating.
+//!   application aliases such as `DdApi`) into a [`Credential`] without allocating, or checks it
+//!   in place into a [`CheckedCredential`] that borrows the secret (the hot path's form).
 //! - [`SecretHasher`]: argon2id hashes at rest, as PHC strings.
-//! - [`VerifiedCache`]: after one successful argon2 verification, a request costs one map lookup,
-//!   one keyed SipHash-2-4 under a per-process key and one constant-time comparison.
+//! - [`FastHasher`] and [`VerifiedCache`]: after one successful argon2 verification, a request
+//!   costs one map lookup, one keyed SipHash-2-4 under a per-process key and one constant-time
+//!   comparison.
 //! - [`VerifyGate`]: bounds argon2 work for wrong or unknown secrets (one verification in flight
 //!   per id, token-bucket limits per id and overall).
 //! - [`Verifier`]: the three above put together in the right order.

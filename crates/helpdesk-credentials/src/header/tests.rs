@@ -237,6 +237,36 @@ fn parsed_secret_is_the_one_sent() {
 }
 
 #[test]
+fn checking_in_place_borrows_the_secret_that_parsing_copies() {
+    let Fixture { code, token, .. } = fixture();
+    let random = |text: &str| text.as_bytes()[text.len() - 28..text.len() - 6].to_vec();
+    for header in [format!("key {}", code.expose()), basic_authorization(&code)] {
+        let mut scratch = Scratch::new();
+        let Ok(CheckedCredential::Key { id, secret }) =
+            registry().check(header.as_bytes(), &mut scratch)
+        else {
+            panic!("`{header}` is a key");
+        };
+        assert_eq!(id, code.id());
+        assert_eq!(secret.expose(), code.secret().expose().as_bytes());
+        assert_eq!(secret.random_part(), random(code.secret().expose()));
+        assert_eq!(secret.random_part(), code.secret().random_part());
+        assert_eq!(format!("{secret:?}"), "CheckedSecret([redacted])");
+    }
+    let header = format!("token {}", token.expose());
+    let mut scratch = Scratch::new();
+    let Ok(CheckedCredential::Token { id, secret }) =
+        registry().check(header.as_bytes(), &mut scratch)
+    else {
+        panic!("a token");
+    };
+    assert_eq!(id, token.id());
+    assert_eq!(secret.expose(), token.expose().as_bytes());
+    assert_eq!(secret.random_part(), random(token.expose()));
+    assert_eq!(format!("{:?}", Scratch::new()), "Scratch([redacted])");
+}
+
+#[test]
 fn aliases_are_checked() {
     let invalid = |name: &str| SchemeError::InvalidName {
         name: name.to_owned(),

@@ -570,4 +570,7 @@ pub struct AuthStats {
     pub keys: usize,
     /// Live access tokens in the in-memory table.
     pub tokens: usize,
+    /// Request-log rings in memory, over all keys: for each key one shared ring and one per
+    /// thread holding one (rings let go are reused, and forgotten once flushed).
+    pub log_rings: usize,
 }

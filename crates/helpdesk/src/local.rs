@@ -22,11 +22,11 @@ use helpdesk_authz::Policy;
 use helpdesk_domain::KeyId;
 
 use crate::Helpdesk;
-use crate::keys::log::{KeyLog, LogEntry, Ring};
+use crate::keys::log::{KeyLog, LogEntry, OwnedRing};
 use crate::keys::state::{IdMap, KeyMap, TokenMap};
 
 /// How many helpdesks a thread keeps copies for.
-const LOCAL_HELPDESKS: usize = 4;
+const LOCAL_HELPDESKS: usize = 8;
 
 thread_local! {
     static LOCALS: RefCell<Vec<Local>> = const { RefCell::new(Vec::new()) };
@@ -51,7 +51,7 @@ pub(crate) struct Local {
 
 /// A thread's request-log rings, one for each key it has used.
 pub(crate) struct Rings {
-    by_key: IdMap<KeyId, Arc<Ring>>,
+    by_key: IdMap<KeyId, OwnedRing>,
     /// Made for one call where thread-local storage is unavailable (while the thread exits, or
     /// within a call that already uses it): logs go to the keys' shared rings.
     temporary: bool,
@@ -65,9 +65,9 @@ impl Rings {
             return;
         }
         match self.by_key.get(&log.id) {
-            Some(ring) if ring.log_uid == log.uid => ring.push(entry),
+            Some(ring) if ring.belongs_to(log) => ring.push(entry),
             _ => {
-                let ring = log.new_ring();
+                let ring = log.take_ring();
                 ring.push(entry);
                 self.by_key.insert(log.id, ring);
             }
@@ -121,7 +121,7 @@ impl Helpdesk {
             let keys = &local.keys;
             local.rings.by_key.retain(|id, ring| {
                 keys.get(id)
-                    .is_some_and(|entry| entry.log.uid == ring.log_uid)
+                    .is_some_and(|entry| ring.belongs_to(&entry.log))
             });
         }
         let policy_version = self.inner.policy.version();

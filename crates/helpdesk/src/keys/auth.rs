@@ -159,10 +159,12 @@ impl Helpdesk {
     /// Counters of the authentication machinery.
     pub fn auth_stats(&self) -> AuthStats {
         let state = &self.inner.keys;
+        let keys = state.keys.load();
         AuthStats {
             argon2_verifications: state.gate.verifications(),
-            keys: state.keys.load().len(),
+            keys: keys.len(),
             tokens: state.tokens.load().len(),
+            log_rings: keys.values().map(|entry| entry.log.ring_count()).sum(),
         }
     }
 

@@ -3,11 +3,13 @@
 //!
 //! Logging a request must cost next to nothing on the hot path, and two threads must never write
 //! to the same memory for it, not even when they use the same key. So every thread that uses a
-//! key writes into a [`Ring`] of its own for that key (found through the thread's
+//! key writes into a [`Ring`] of its own for that key (held as an [`OwnedRing`] in the thread's
 //! [`Local`](crate::local::Local) copy of the tables): a single writer, a sequence lock per slot,
-//! and no lock, read-modify-write or allocation per request. The key's [`KeyLog`] lists the rings
-//! of every thread that has used it; the flush reads them all, merges them by time, keeps the
-//! newest [`LOG_LEN`] and numbers them after the key's last stored request.
+//! and no lock, read-modify-write or allocation per request. A ring a thread lets go (it exited,
+//! or dropped its copy) goes to the next thread that needs one for the key, so a key never has
+//! more rings than threads holding one. The key's [`KeyLog`] lists them all; the flush reads
+//! them, merges them by time, keeps the newest [`LOG_LEN`] and numbers them after the key's last
+//! stored request.
 //!
 //! Durability trade: entries reach the database when a key is administered, when a log is read,
 //! on [`Helpdesk::flush_key_logs`](crate::Helpdesk::flush_key_logs) and when the helpdesk closes.
@@ -16,7 +18,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 
 use helpdesk_domain::{ActAs, AgentId, KeyId, RequesterId, Timestamp, TokenId};
 use helpdesk_store::KeyLogRecord;
@@ -197,11 +199,15 @@ struct Slot {
     words: [AtomicU64; WORDS],
 }
 
-/// The last [`LOG_LEN`] requests one thread made with one key. Only that thread writes it (or
-/// callers holding [`KeyLog::shared_writer`] for the shared ring); the flush reads it.
+/// The last [`LOG_LEN`] requests one thread made with one key. Only the thread holding it as an
+/// [`OwnedRing`] writes it (or callers holding [`KeyLog::shared_writer`] for the shared ring); the
+/// flush reads it.
 pub(crate) struct Ring {
     /// The [`KeyLog::uid`] of the log it belongs to.
-    pub(crate) log_uid: u64,
+    log_uid: u64,
+    /// Whether a thread holds it as its [`OwnedRing`]; a ring let go is handed to the next thread
+    /// that needs one for the key, so the rings of a key never outnumber the threads using it.
+    owned: AtomicBool,
     /// The number of the newest request (1 for the first); written by the writer only.
     head: AtomicU64,
     /// Requests up to this number are in the database; written by the flush only.
@@ -213,6 +219,7 @@ impl Ring {
     fn new(log_uid: u64) -> Arc<Self> {
         Arc::new(Self {
             log_uid,
+            owned: AtomicBool::new(false),
             head: AtomicU64::new(0),
             flushed: AtomicU64::new(0),
             slots: std::array::from_fn(|_| Slot::default()),
@@ -223,9 +230,9 @@ impl Ring {
         self.slots.get(usize::try_from(n % LOG_LEN as u64).ok()?)
     }
 
-    /// Appends a request. The caller must be the ring's only writer: its thread's own ring, or
-    /// the shared ring under its lock.
-    pub(crate) fn push(&self, entry: &LogEntry) {
+    /// Appends a request. The caller must be the ring's only writer: the holder of its
+    /// [`OwnedRing`], or a holder of the shared ring's lock.
+    fn push(&self, entry: &LogEntry) {
         let n = self.head.load(Ordering::Relaxed) + 1;
         let Some(slot) = self.slot(n) else { return };
         let (head, label) = entry.encode();
@@ -278,6 +285,28 @@ impl Ring {
     }
 }
 
+/// A ring held by the one thread that writes it; dropping it lets the ring go for reuse.
+pub(crate) struct OwnedRing(Arc<Ring>);
+
+impl OwnedRing {
+    /// Appends a request.
+    pub(crate) fn push(&self, entry: &LogEntry) {
+        self.0.push(entry);
+    }
+
+    /// Whether this is a ring of `log`.
+    pub(crate) fn belongs_to(&self, log: &KeyLog) -> bool {
+        self.0.log_uid == log.uid
+    }
+}
+
+impl Drop for OwnedRing {
+    fn drop(&mut self) {
+        // Publishes this thread's writes to the next holder, which acquires `owned`.
+        self.0.owned.store(false, Ordering::Release);
+    }
+}
+
 /// A key's request log: the rings of the threads that have used the key, and the number of
 /// its last request in the database.
 pub(crate) struct KeyLog {
@@ -311,11 +340,24 @@ impl KeyLog {
         })
     }
 
-    /// A new ring for the calling thread, listed for the flush.
-    pub(crate) fn new_ring(&self) -> Arc<Ring> {
-        let ring = Ring::new(self.uid);
-        self.rings.lock().push(ring.clone());
-        ring
+    /// A ring for the calling thread to write alone: one let go by another thread, else a new
+    /// one, listed for the flush.
+    pub(crate) fn take_ring(&self) -> OwnedRing {
+        let mut rings = self.rings.lock();
+        let free = rings
+            .iter()
+            .find(|ring| !Arc::ptr_eq(ring, &self.shared) && !ring.owned.load(Ordering::Acquire));
+        let ring = match free {
+            Some(ring) => ring.clone(),
+            None => {
+                let ring = Ring::new(self.uid);
+                rings.push(ring.clone());
+                ring
+            }
+        };
+        // Taken under the list's lock, so no other thread can take it at the same time.
+        ring.owned.store(true, Ordering::Relaxed);
+        OwnedRing(ring)
     }
 
     /// Appends a request to the shared ring, for callers without a ring of their own.
@@ -361,16 +403,17 @@ impl KeyLog {
             ring.flushed.fetch_max(*head, Ordering::Relaxed);
         }
         drop(batch);
-        // A ring only this list holds belongs to a thread that has exited or dropped its copy
-        // of the tables; nobody writes to it any more.
+        // A ring nobody holds (its thread exited or dropped its copy of the tables) is forgotten
+        // once everything in it is stored.
         self.rings.lock().retain(|ring| {
-            Arc::ptr_eq(ring, &self.shared) || Arc::strong_count(ring) > 1 || !ring.is_flushed()
+            Arc::ptr_eq(ring, &self.shared)
+                || ring.owned.load(Ordering::Acquire)
+                || !ring.is_flushed()
         });
     }
 
     /// The number of rings listed (the shared one included).
-    #[cfg(test)]
-    fn ring_count(&self) -> usize {
+    pub(crate) fn ring_count(&self) -> usize {
         self.rings.lock().len()
     }
 }
@@ -489,7 +532,7 @@ mod tests {
     #[test]
     fn a_ring_keeps_the_last_entries_and_what_is_unflushed() {
         let log = KeyLog::new(KeyId::new(1), 7);
-        let ring = log.new_ring();
+        let ring = log.take_ring();
         for i in 0..120 {
             ring.push(&entry(i));
         }
@@ -512,11 +555,14 @@ mod tests {
     #[test]
     fn rings_of_threads_are_merged_by_time_and_dropped_once_flushed() {
         let log = KeyLog::new(KeyId::new(1), 0);
+        // Both threads hold a ring at once, and write interleaved times.
+        let both = std::sync::Barrier::new(2);
         std::thread::scope(|scope| {
             for start in [0, 1] {
-                let log = &log;
+                let (log, both) = (&log, &both);
                 scope.spawn(move || {
-                    let ring = log.new_ring();
+                    let ring = log.take_ring();
+                    both.wait();
                     for i in 0..40 {
                         ring.push(&entry(start + 2 * i));
                     }
@@ -537,9 +583,43 @@ mod tests {
     }
 
     #[test]
+    fn a_ring_let_go_is_reused_and_the_rings_never_outnumber_their_holders() {
+        let log = KeyLog::new(KeyId::new(1), 0);
+        let first = log.take_ring();
+        first.push(&entry(1));
+        let second = log.take_ring();
+        second.push(&entry(2));
+        assert_eq!(log.ring_count(), 3, "the shared ring and two held ones");
+        drop(first);
+        let third = log.take_ring();
+        third.push(&entry(3));
+        assert_eq!(log.ring_count(), 3, "the ring let go was taken again");
+        for _ in 0..10 {
+            let passing = log.take_ring();
+            passing.push(&entry(4));
+        }
+        assert_eq!(log.ring_count(), 4);
+        let batch = log.unflushed();
+        assert_eq!(
+            batch.records.len(),
+            13,
+            "nothing written to a reused ring is lost"
+        );
+        log.mark_flushed(batch);
+        assert_eq!(
+            log.ring_count(),
+            3,
+            "the free ring is forgotten once stored"
+        );
+        drop((second, third));
+        log.mark_flushed(log.unflushed());
+        assert_eq!(log.ring_count(), 1);
+    }
+
+    #[test]
     fn a_reader_never_sees_a_torn_entry() {
         let log = KeyLog::new(KeyId::new(1), 0);
-        let ring = log.new_ring();
+        let ring = log.take_ring();
         let done = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|scope| {
             scope.spawn(|| {
@@ -559,7 +639,7 @@ mod tests {
             let mut seen = 0usize;
             loop {
                 let finished = done.load(Ordering::Acquire);
-                let (entries, _) = ring.unflushed();
+                let (entries, _) = ring.0.unflushed();
                 for e in &entries {
                     let i = e.at.as_millis();
                     assert_eq!(e.actor, Some(ActAs::Agent(AgentId::new(i))));

@@ -81,6 +81,11 @@ pub enum Error {
     /// A file-system or database failure.
     #[error(transparent)]
     Storage(StorageError),
+    /// A failure inside the core that is not the caller's doing, such as the operating system's
+    /// random source failing while a secret is made, or stored data the permission policy
+    /// cannot be compiled from. Nothing was changed.
+    #[error("internal failure: {0}")]
+    Internal(String),
 }
 
 /// Why a principal was refused: the engine's reason (data, formatted only when shown) or a
@@ -193,11 +198,9 @@ impl From<StoreError> for Error {
 }
 
 impl From<PolicyError> for Error {
+    /// The policy is compiled from stored data only, so a failure is never the caller's.
     fn from(e: PolicyError) -> Self {
-        Error::Invalid(ValidationError::Malformed {
-            field: "policy",
-            reason: e.to_string(),
-        })
+        Error::Internal(format!("the permission policy could not be compiled: {e}"))
     }
 }
 

@@ -491,11 +491,22 @@ fn hash_params(hashing: SecretHashing) -> Result<HashParams> {
     }
 }
 
-/// A failure to make or hash a secret, as the facade's error. It is never the caller's fault;
-/// the facade has no variant for internal failures yet, so it is reported against the secret.
+/// A failure to make or hash a secret, as the facade's error: never the caller's fault.
 pub(crate) fn secret_error(e: impl fmt::Display) -> Error {
-    Error::Invalid(ValidationError::Malformed {
-        field: "secret",
-        reason: format!("could not be made: {e}"),
-    })
+    Error::Internal(format!("a secret could not be made: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failing_to_make_a_secret_is_an_internal_error_not_bad_input() {
+        let error = secret_error("the random source failed");
+        assert!(matches!(error, Error::Internal(_)), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "internal failure: a secret could not be made: the random source failed"
+        );
+    }
 }

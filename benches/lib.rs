@@ -8,10 +8,17 @@ use helpdesk::{
 /// The word that about 1% of seeded tickets contain, for full-text benchmarks.
 pub const RARE_WORD: &str = "zebra";
 
-/// Whether criterion runs in test mode (`cargo bench -- --test`): benches then seed small data
-/// sets so that CI only checks that they work.
+/// Whether criterion runs in test mode, as it decides it: `cargo test --benches` (no `--bench`
+/// argument) or `cargo bench -- --test`. Benches then seed small data sets so that CI only checks
+/// that they work.
 pub fn test_mode() -> bool {
-    std::env::args().any(|a| a == "--test")
+    let mut bench = false;
+    let mut test = false;
+    for arg in std::env::args() {
+        bench |= arg == "--bench";
+        test |= arg == "--test";
+    }
+    test || !bench
 }
 
 /// A small deterministic pseudo-random generator (xorshift64*), so every run seeds the same data.

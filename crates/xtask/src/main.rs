@@ -78,7 +78,10 @@ fn test() -> anyhow::Result<()> {
     // One build for everything: `--all-targets` takes the benches too (criterion runs each
     // benchmark once when started by `cargo test`), so the dependencies are compiled once with
     // the workspace's unified features instead of again for a separate `cargo bench` run.
-    run("cargo", &["test", "--workspace", "--all-targets", "--locked"])?;
+    run(
+        "cargo",
+        &["test", "--workspace", "--all-targets", "--locked"],
+    )?;
     // `--all-targets` leaves out the doc tests (README and API examples).
     run("cargo", &["test", "--workspace", "--doc", "--locked"])?;
     Ok(())

@@ -1,15 +1,17 @@
 //! API keys and access tokens through the facade: header schemes, act-as rules, scopes, admin
-//! functions, regeneration with overlap, disable, delete, expiry, networks, tokens, the request
-//! log, bounded argon2 work, and that no secret ever shows in an error, a `Debug` or on disk.
+//! functions, updates, regeneration with overlap, disable, delete, expiry, networks, tokens, the
+//! request log, bounded argon2 work, rehashing with new parameters, and that no secret ever shows
+//! in an error, a `Debug` or on disk.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use helpdesk::{
     AccessLevel, ActAs, Action, Actor, AgentUpdate, ApiRequest, AuthError, Change,
-    CredentialScheme, Error, EventKind, Helpdesk, HistorySubject, KeyCode, KeyId, KeyKind,
-    ManualClock, NewKey, NewMessage, NewTicket, NewToken, Options, Principal, RequestOutcome,
-    RoleId, Scopes, SecretHashing, StartFrom, Ticket, TicketAttributes, Timestamp,
+    CredentialScheme, Error, EventKind, Helpdesk, HistoryField, HistorySubject, HistoryValue,
+    KeyCode, KeyId, KeyKind, KeyUpdate, ManualClock, NewKey, NewMessage, NewTicket, NewToken,
+    Options, Principal, RequestOutcome, RoleId, Scopes, SecretHashing, StartFrom, Ticket,
+    TicketAttributes, Timestamp,
 };
 use helpdesk_tests::{Fixture, START};
 use proptest::prelude::*;
@@ -575,6 +577,332 @@ fn disable_enable_and_delete_take_effect_on_the_very_next_request() -> anyhow::R
     f.desk.delete_key(&f.root, other.id())?;
     let next = ann_key(&f, "tickets.read")?;
     assert!(next.id().get() > other.id().get(), "ids are never reused");
+    Ok(())
+}
+
+#[test]
+fn an_update_applies_to_the_key_and_its_tokens_on_the_very_next_request() -> anyhow::Result<()> {
+    let f = fixture()?;
+    let ticket = billing_ticket(&f)?;
+    let attrs = TicketAttributes::from(&ticket);
+    let code = ann_key(&f, "tickets.read tickets.reply")?;
+    let id = code.id();
+    let header = code.authorization();
+    let p = auth(&f, &header)?;
+    let token = f.desk.mint_token(&p, NewToken::for_agent(f.ann.id))?;
+    let token = token.token.authorization();
+    let may_reply = |header: &str, address: &str| -> anyhow::Result<bool> {
+        let p = f.desk.authenticate(header, None, Some(ip(address)?))?;
+        Ok(f.desk.decide(&p, Action::TicketReply, &attrs).is_ok())
+    };
+    assert!(may_reply(&header, "192.0.2.1")? && may_reply(&token, "192.0.2.1")?);
+    let verifications = f.desk.auth_stats().argon2_verifications;
+
+    let narrowed = f.desk.update_key(
+        &f.root,
+        id,
+        KeyUpdate {
+            scopes: Some(scopes("tickets.read")?),
+            ..KeyUpdate::default()
+        },
+    )?;
+    assert_eq!(narrowed.scopes, scopes("tickets.read")?);
+    assert!(
+        !may_reply(&header, "192.0.2.1")?,
+        "the key's scopes narrowed"
+    );
+    assert!(
+        !may_reply(&token, "192.0.2.1")?,
+        "and its token's with them"
+    );
+
+    let update = KeyUpdate {
+        networks: Some(vec!["10.0.0.0/8".parse()?]),
+        ..KeyUpdate::default()
+    };
+    f.desk.update_key(&f.root, id, update)?;
+    for header in [&header, &token] {
+        assert!(matches!(
+            f.desk.authenticate(header, None, Some(ip("192.0.2.1")?)),
+            Err(AuthError::AddressNotAllowed { key, .. }) if key == id
+        ));
+        assert!(
+            f.desk
+                .authenticate(header, None, Some(ip("10.1.2.3")?))
+                .is_ok()
+        );
+    }
+    let update = KeyUpdate {
+        networks: Some(Vec::new()),
+        expires_at: Some(Some(START.add_millis(10 * MINUTE))),
+        ..KeyUpdate::default()
+    };
+    f.desk.update_key(&f.root, id, update)?;
+    assert!(auth(&f, &header).is_ok(), "any address again");
+    f.clock.set(START.add_millis(10 * MINUTE));
+    for header in [&header, &token] {
+        assert!(matches!(
+            auth(&f, header),
+            Err(AuthError::KeyExpired { .. })
+        ));
+    }
+    let update = KeyUpdate {
+        expires_at: Some(None),
+        description: Some("  Ann's nightly sync ".into()),
+        ..KeyUpdate::default()
+    };
+    let updated = f.desk.update_key(&f.root, id, update)?;
+    assert_eq!(updated.description, "Ann's nightly sync");
+    assert_eq!(updated.expires_at, None);
+    assert_eq!(updated.updated_at, START.add_millis(10 * MINUTE));
+    assert!(auth(&f, &header).is_ok() && auth(&f, &token).is_ok());
+    assert_eq!(
+        f.desk.auth_stats().argon2_verifications,
+        verifications,
+        "an update keeps the secret, so the secret's tag still proves it"
+    );
+
+    let history = f.desk.history(&f.root, HistorySubject::Key(id))?;
+    let sets: Vec<_> = history
+        .iter()
+        .filter_map(|h| match &h.change {
+            Change::Set { field, old, new } => Some((field.clone(), old.clone(), new.clone())),
+            _ => None,
+        })
+        .collect();
+    let names = |list: &[&str]| HistoryValue::Names(list.iter().map(|s| s.to_string()).collect());
+    assert_eq!(
+        sets,
+        [
+            (
+                HistoryField::Scopes,
+                names(&["tickets.read", "tickets.reply"]),
+                names(&["tickets.read"])
+            ),
+            (HistoryField::Networks, names(&[]), names(&["10.0.0.0/8"])),
+            (
+                HistoryField::ExpiresAt,
+                HistoryValue::None,
+                HistoryValue::Time(START.add_millis(10 * MINUTE))
+            ),
+            (HistoryField::Networks, names(&["10.0.0.0/8"]), names(&[])),
+            (
+                HistoryField::Description,
+                HistoryValue::Text("Ann's sync".into()),
+                HistoryValue::Text("Ann's nightly sync".into())
+            ),
+            (
+                HistoryField::ExpiresAt,
+                HistoryValue::Time(START.add_millis(10 * MINUTE)),
+                HistoryValue::None
+            ),
+        ]
+    );
+    let same = f.desk.update_key(
+        &f.root,
+        id,
+        KeyUpdate {
+            scopes: Some(scopes("tickets.read")?),
+            ..KeyUpdate::default()
+        },
+    )?;
+    assert_eq!(same, updated, "an update that changes nothing");
+    assert_eq!(
+        f.desk.history(&f.root, HistorySubject::Key(id))?.len(),
+        history.len()
+    );
+    Ok(())
+}
+
+#[test]
+fn superuser_key_settings_change_who_it_acts_as_and_what_it_administers() -> anyhow::Result<()> {
+    let f = fixture()?;
+    let issued = f
+        .desk
+        .create_key(&f.root, NewKey::superuser("Portal", None, Scopes::ALL))?;
+    let id = issued.key.id;
+    let header = issued.code.authorization();
+    assert!(matches!(
+        auth(&f, &header),
+        Err(AuthError::NoAgentToActAs { .. })
+    ));
+    let update = KeyUpdate {
+        default_agent: Some(Some(f.ann.id)),
+        ..KeyUpdate::default()
+    };
+    let updated = f.desk.update_key(&f.root, id, update)?;
+    assert_eq!(
+        updated.kind,
+        KeyKind::Superuser {
+            default_agent: Some(f.ann.id)
+        }
+    );
+    assert_eq!(auth(&f, &header)?.actor(), Actor::Agent(f.ann.id));
+
+    let admin = auth_as(&f, &header, ActAs::Agent(f.admin.id))?;
+    assert!(f.desk.keys(&admin).is_err(), "no admin functions yet");
+    let update = KeyUpdate {
+        admin_functions: Some(true),
+        ..KeyUpdate::default()
+    };
+    f.desk.update_key(&f.root, id, update)?;
+    assert!(
+        f.desk.keys(&admin).is_ok(),
+        "admin functions from the next call on"
+    );
+    let update = KeyUpdate {
+        admin_functions: Some(false),
+        default_agent: Some(None),
+        ..KeyUpdate::default()
+    };
+    f.desk.update_key(&admin, id, update)?;
+    assert!(
+        f.desk.keys(&admin).is_err(),
+        "a key may take its own admin functions away"
+    );
+    assert!(matches!(
+        auth(&f, &header),
+        Err(AuthError::NoAgentToActAs { .. })
+    ));
+    let history = f.desk.history(&f.root, HistorySubject::Key(id))?;
+    let last = history.last().map(|h| (&h.change, h.by.key));
+    assert_eq!(
+        last,
+        Some((
+            &Change::Set {
+                field: HistoryField::DefaultAgent,
+                old: HistoryValue::Agent(f.ann.id),
+                new: HistoryValue::None,
+            },
+            Some(id)
+        )),
+        "recorded with the key that made the change"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_refused_update_says_why_and_changes_nothing() -> anyhow::Result<()> {
+    let f = fixture()?;
+    let agent_key = ann_key(&f, "tickets.read")?.id();
+    let superuser = f
+        .desk
+        .create_key(&f.root, NewKey::superuser("Portal", None, Scopes::ALL))?
+        .key
+        .id;
+    // Ann may manage keys, but issue (and so change) only her own, not a superuser key.
+    let role = f
+        .desk
+        .create_role(&f.root, "key keeper", &["keys.manage"])?;
+    f.desk
+        .set_agent_roles(&f.root, f.ann.id, &[RoleId::new(2), role.id])?;
+    let ann = f.as_agent(&f.ann)?;
+    let before = f.desk.keys(&f.root)?;
+    let cases: Vec<(&str, &Principal, KeyId, KeyUpdate)> = vec![
+        (
+            "empty scopes",
+            &f.root,
+            agent_key,
+            (KeyUpdate {
+                scopes: Some(Scopes::EMPTY),
+                ..KeyUpdate::default()
+            }),
+        ),
+        (
+            "admin functions on an agent key",
+            &f.root,
+            agent_key,
+            (KeyUpdate {
+                admin_functions: Some(true),
+                ..KeyUpdate::default()
+            }),
+        ),
+        (
+            "a default agent for an agent key",
+            &f.root,
+            agent_key,
+            (KeyUpdate {
+                default_agent: Some(Some(f.hal.id)),
+                ..KeyUpdate::default()
+            }),
+        ),
+        (
+            "an expiry in the past",
+            &f.root,
+            agent_key,
+            (KeyUpdate {
+                expires_at: Some(Some(START)),
+                ..KeyUpdate::default()
+            }),
+        ),
+        (
+            "too many networks",
+            &f.root,
+            agent_key,
+            (KeyUpdate {
+                networks: Some(vec!["10.0.0.0/8".parse()?; 65]),
+                ..KeyUpdate::default()
+            }),
+        ),
+        (
+            "an empty description",
+            &f.root,
+            agent_key,
+            (KeyUpdate {
+                description: Some("  ".into()),
+                ..KeyUpdate::default()
+            }),
+        ),
+        (
+            "an unknown default agent",
+            &f.root,
+            superuser,
+            (KeyUpdate {
+                default_agent: Some(Some(helpdesk::AgentId::new(999))),
+                ..KeyUpdate::default()
+            }),
+        ),
+        (
+            "an unknown key",
+            &f.root,
+            KeyId::new(999),
+            (KeyUpdate {
+                description: Some("x".into()),
+                ..KeyUpdate::default()
+            }),
+        ),
+        (
+            "a superuser key by a non-administrator",
+            &ann,
+            superuser,
+            (KeyUpdate {
+                description: Some("mine".into()),
+                ..KeyUpdate::default()
+            }),
+        ),
+    ];
+    for (what, p, id, update) in cases {
+        let result = f.desk.update_key(p, id, update);
+        let error = result.expect_err(what);
+        let expected = match what {
+            "an unknown key" | "an unknown default agent" => {
+                matches!(error, Error::NotFound { .. })
+            }
+            "a superuser key by a non-administrator" => matches!(error, Error::Denied(_)),
+            _ => matches!(error, Error::Invalid(_)),
+        };
+        assert!(expected, "{what}: {error:?}");
+        assert_eq!(f.desk.keys(&f.root)?, before, "{what} changed something");
+    }
+    let through_agent_key = auth(&f, &ann_key(&f, "keys.manage")?.authorization())?;
+    let update = KeyUpdate {
+        description: Some("renamed".into()),
+        ..KeyUpdate::default()
+    };
+    assert!(matches!(
+        f.desk.update_key(&through_agent_key, agent_key, update),
+        Err(Error::Denied(_))
+    ));
     Ok(())
 }
 
@@ -1306,6 +1634,65 @@ fn production_parameters_at_rest_and_no_secret_on_disk() -> anyhow::Result<()> {
             "a secret was written to disk"
         );
     }
+    Ok(())
+}
+
+#[test]
+fn a_secret_hashed_with_other_parameters_is_rehashed_on_its_first_use() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("desk.db");
+    let clock = ManualClock::new(START);
+    let stored_hash = || -> anyhow::Result<String> {
+        let db = rusqlite::Connection::open(&path)?;
+        Ok(db.query_row("SELECT secret_hash FROM api_keys", [], |r| r.get(0))?)
+    };
+    let code = {
+        let options = Options::default()
+            .with_clock(clock.clone())
+            .with_secret_hashing(SecretHashing::InsecureForTests);
+        let (desk, system) = Helpdesk::open(&path, options)?;
+        let f = Fixture::populate(desk, system, clock.clone())?;
+        ann_key(&f, "tickets.read")?
+    };
+    assert!(stored_hash()?.starts_with("$argon2id$v=19$m=8,t=1,p=1$"));
+    let production = || Options::default().with_clock(clock.clone());
+    {
+        let (desk, system) = Helpdesk::open(&path, production())?;
+        let before = desk.key(&system.principal(), code.id())?;
+        for _ in 0..3 {
+            desk.authenticate(code.authorization(), None, None)?;
+        }
+        let stats = desk.auth_stats();
+        assert_eq!(
+            stats.secrets_rehashed, 1,
+            "once, on the first successful verification"
+        );
+        assert_eq!(
+            desk.key(&system.principal(), code.id())?.updated_at,
+            before.updated_at,
+            "a rehash is not a change of the key's settings"
+        );
+        assert!(
+            desk.history(&system.principal(), HistorySubject::Key(code.id()))?
+                .len()
+                == 1
+        );
+    }
+    assert!(
+        stored_hash()?.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "the stored hash now has the configured parameters"
+    );
+    let (desk, _system) = Helpdesk::open(&path, production())?;
+    desk.authenticate(code.authorization(), None, None)?;
+    assert_eq!(
+        desk.auth_stats().secrets_rehashed,
+        0,
+        "nothing left to rehash"
+    );
+    assert!(matches!(
+        desk.authenticate(secret_for(&code, KeyId::new(999)), None, None),
+        Err(AuthError::InvalidCredentials)
+    ));
     Ok(())
 }
 

@@ -433,6 +433,39 @@ pub(crate) enum KeyCmd {
         /// The key id.
         id: i64,
     },
+    /// Change a key's settings; its code stays the same. Options not given are left as they are.
+    Update {
+        /// The key id.
+        id: i64,
+        /// A new description.
+        #[arg(long)]
+        description: Option<String>,
+        /// The scopes the key allows from now on (repeat for each); replaces the current ones.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Let a superuser key administer keys and read their logs (`true` or `false`).
+        #[arg(long)]
+        admin_functions: Option<bool>,
+        /// The key stops working this many days from now.
+        #[arg(long, conflicts_with = "no_expiry")]
+        expires_in_days: Option<u32>,
+        /// The key never expires.
+        #[arg(long)]
+        no_expiry: bool,
+        /// The networks requests may come from from now on, as CIDR (repeat for each); replaces
+        /// the current ones.
+        #[arg(long = "network", conflicts_with = "any_network")]
+        networks: Vec<String>,
+        /// Requests may come from any address.
+        #[arg(long)]
+        any_network: bool,
+        /// A superuser key's new default agent.
+        #[arg(long, conflicts_with = "no_default_agent")]
+        default_agent: Option<i64>,
+        /// A superuser key without a default agent.
+        #[arg(long)]
+        no_default_agent: bool,
+    },
     /// Give a key a new secret; the old one stops working at once, or after the overlap.
     Regenerate {
         /// The key id.

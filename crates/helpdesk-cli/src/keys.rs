@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use helpdesk::{
-    ActAs, AgentId, ApiKey, KeyId, KeyKind, NewKey, NewToken, RequesterId, Scopes, Timestamp,
+    ActAs, AgentId, ApiKey, KeyId, KeyKind, KeyUpdate, NewKey, NewToken, RequesterId, Scopes,
+    Timestamp,
 };
 use serde_json::json;
 
@@ -135,6 +136,52 @@ pub(crate) fn key(ctx: &Ctx, cmd: KeyCmd) -> anyhow::Result<()> {
                 }
                 t
             });
+        }
+        KeyCmd::Update {
+            id,
+            description,
+            scopes: s,
+            admin_functions,
+            expires_in_days,
+            no_expiry,
+            networks,
+            any_network,
+            default_agent,
+            no_default_agent,
+        } => {
+            let expires_at = match (expires_in_days, no_expiry) {
+                (Some(d), _) => Some(Some(desk.now().add_millis(i64::from(d) * 86_400_000))),
+                (None, true) => Some(None),
+                (None, false) => None,
+            };
+            let networks = match (networks.is_empty(), any_network) {
+                (false, _) => Some(
+                    networks
+                        .iter()
+                        .map(|n| n.parse())
+                        .collect::<Result<_, _>>()?,
+                ),
+                (true, true) => Some(Vec::new()),
+                (true, false) => None,
+            };
+            let default_agent = match (default_agent, no_default_agent) {
+                (Some(a), _) => Some(Some(AgentId::new(a))),
+                (None, true) => Some(None),
+                (None, false) => None,
+            };
+            let update = KeyUpdate {
+                description,
+                scopes: if s.is_empty() {
+                    None
+                } else {
+                    Some(scopes(&s)?)
+                },
+                admin_functions,
+                expires_at,
+                networks,
+                default_agent,
+            };
+            desk.update_key(me, KeyId::new(id), update)?
         }
         KeyCmd::Regenerate {
             id,

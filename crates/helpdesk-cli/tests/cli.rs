@@ -526,6 +526,39 @@ fn keys_and_tokens() {
     );
     assert_eq!(superuser["networks"], serde_json::json!(["10.0.0.0/8"]));
     assert!(!superuser["expires_at"].is_null());
+    let su = superuser["id"].to_string();
+    let updated = db.json(
+        "key",
+        &[
+            "key",
+            "update",
+            &su,
+            "--description",
+            "Customer portal",
+            "--scope",
+            "tickets.read",
+            "--scope",
+            "tickets.reply",
+            "--any-network",
+            "--no-expiry",
+            "--no-default-agent",
+            "--admin-functions",
+            "false",
+        ],
+    );
+    assert_eq!(updated["description"], "Customer portal");
+    assert_eq!(
+        updated["scopes"],
+        serde_json::json!(["tickets.read", "tickets.reply"])
+    );
+    assert_eq!(updated["networks"], serde_json::json!([]));
+    assert!(updated["expires_at"].is_null());
+    assert_eq!(updated["kind"], "superuser");
+    assert_eq!(updated["admin_functions"], false);
+    assert!(
+        db.fails(&["key", "update", &id, "--default-agent", "1"])
+            .contains("only superuser keys have a default agent")
+    );
     assert!(
         db.fails(&[
             "key",

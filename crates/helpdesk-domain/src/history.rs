@@ -66,6 +66,18 @@ pub enum HistoryField {
     Permissions,
     /// An API key's enabled flag.
     Enabled,
+    /// An API key's description.
+    Description,
+    /// An API key's scopes.
+    Scopes,
+    /// A superuser key's admin-functions flag.
+    AdminFunctions,
+    /// An API key's expiry.
+    ExpiresAt,
+    /// An API key's allowed source networks.
+    Networks,
+    /// A superuser key's default agent.
+    DefaultAgent,
 }
 
 /// A value in a history entry.
@@ -90,8 +102,10 @@ pub enum HistoryValue {
     Field(FieldValue),
     /// A list of roles.
     Roles(Vec<RoleId>),
-    /// A list of names (scopes).
+    /// A list of names (scopes, networks).
     Names(Vec<String>),
+    /// An instant.
+    Time(Timestamp),
 }
 
 /// One typed change.

@@ -99,6 +99,24 @@ impl fmt::Debug for NewKeyRecord {
     }
 }
 
+/// Changes to a key's settings, validated by the caller except for the description and the
+/// default agent; `None` leaves a setting as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyRecordUpdate {
+    /// A new description.
+    pub description: Option<String>,
+    /// New scope names.
+    pub scopes: Option<Vec<String>>,
+    /// Grant or take away admin functions (superuser keys only).
+    pub admin_functions: Option<bool>,
+    /// A new expiry, or `Some(None)` for none.
+    pub expires_at: Option<Option<Timestamp>>,
+    /// New CIDR networks; empty for any.
+    pub networks: Option<Vec<String>>,
+    /// A superuser key's new default agent, or `Some(None)` for none.
+    pub default_agent: Option<Option<AgentId>>,
+}
+
 /// An access token as stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenRecord {
@@ -410,6 +428,156 @@ impl Store {
                 json!({ "key": id, "overlap_until": overlap_until }),
             )?;
             load_key(tx, id)
+        })
+    }
+
+    /// Changes a key's settings. Its secret, generation and tokens stay: the hot path applies a
+    /// key's settings to its tokens on every request. Records one history entry per changed
+    /// setting and one `key.updated` event; an update that changes nothing records nothing.
+    pub fn update_key(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        id: KeyId,
+        update: KeyRecordUpdate,
+    ) -> Result<KeyRecord> {
+        let description = update
+            .description
+            .map(|d| normalize_name("description", &d, &self.limits))
+            .transpose()?;
+        self.write(|tx| {
+            let before = load_key(tx, id)?;
+            let mut after = before.clone();
+            let mut changes = Vec::new();
+            if let Some(description) = description.filter(|d| *d != before.description) {
+                changes.push((
+                    HistoryField::Description,
+                    HistoryValue::Text(before.description.clone()),
+                    HistoryValue::Text(description.clone()),
+                ));
+                after.description = description;
+            }
+            if let Some(scopes) = update.scopes.filter(|s| *s != before.scopes) {
+                changes.push((
+                    HistoryField::Scopes,
+                    HistoryValue::Names(before.scopes.clone()),
+                    HistoryValue::Names(scopes.clone()),
+                ));
+                after.scopes = scopes;
+            }
+            if let Some(admin) = update
+                .admin_functions
+                .filter(|a| *a != before.admin_functions)
+            {
+                changes.push((
+                    HistoryField::AdminFunctions,
+                    HistoryValue::Bool(before.admin_functions),
+                    HistoryValue::Bool(admin),
+                ));
+                after.admin_functions = admin;
+            }
+            if let Some(expires_at) = update.expires_at.filter(|e| *e != before.expires_at) {
+                let value =
+                    |at: Option<Timestamp>| at.map_or(HistoryValue::None, HistoryValue::Time);
+                changes.push((
+                    HistoryField::ExpiresAt,
+                    value(before.expires_at),
+                    value(expires_at),
+                ));
+                after.expires_at = expires_at;
+            }
+            if let Some(networks) = update.networks.filter(|n| *n != before.networks) {
+                changes.push((
+                    HistoryField::Networks,
+                    HistoryValue::Names(before.networks.clone()),
+                    HistoryValue::Names(networks.clone()),
+                ));
+                after.networks = networks;
+            }
+            if let Some(default) = update.default_agent {
+                let KeyKind::Superuser { default_agent } = before.kind else {
+                    return Err(rule(
+                        "default_agent",
+                        "only superuser keys have a default agent",
+                    ));
+                };
+                if default != default_agent {
+                    if let Some(agent) = default {
+                        load_agent(tx, agent)?;
+                    }
+                    let value =
+                        |a: Option<AgentId>| a.map_or(HistoryValue::None, HistoryValue::Agent);
+                    changes.push((
+                        HistoryField::DefaultAgent,
+                        value(default_agent),
+                        value(default),
+                    ));
+                    after.kind = KeyKind::Superuser {
+                        default_agent: default,
+                    };
+                }
+            }
+            if after.admin_functions && !after.kind.is_superuser() {
+                return Err(rule(
+                    "admin_functions",
+                    "only superuser keys may have admin functions",
+                ));
+            }
+            if changes.is_empty() {
+                return Ok(before);
+            }
+            let default_agent = match after.kind {
+                KeyKind::Superuser { default_agent } => default_agent,
+                KeyKind::Agent { .. } => None,
+            };
+            tx.prepare_cached(
+                "UPDATE api_keys SET description = ?2, scopes = ?3, admin_functions = ?4,
+                     expires_at = ?5, networks = ?6, default_agent_id = ?7, updated_at = ?8
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                id.get(),
+                after.description,
+                after.scopes.join(" "),
+                after.admin_functions,
+                after.expires_at.map(Timestamp::as_millis),
+                after.networks.join(" "),
+                default_agent.map(AgentId::get),
+                at.as_millis(),
+            ])?;
+            let mut names = Vec::new();
+            for (field, old, new) in changes {
+                names.push(serde_json::to_value(&field).unwrap_or_default());
+                record(
+                    tx,
+                    at,
+                    by,
+                    HistorySubject::Key(id),
+                    &Change::Set { field, old, new },
+                )?;
+            }
+            self.event(
+                tx,
+                at,
+                by,
+                EventKind::KeyUpdated,
+                json!({ "key": id, "changes": names }),
+            )?;
+            load_key(tx, id)
+        })
+    }
+
+    /// Replaces the hash of a key's current secret by `new_hash` of the same secret, made with
+    /// other parameters, if the stored hash is still `old_hash` (a regeneration in between wins).
+    /// Not a change of the key: no history, no event, `updated_at` stays. Whether it replaced.
+    pub fn rehash_key_secret(&self, id: KeyId, old_hash: &str, new_hash: &str) -> Result<bool> {
+        self.write(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "UPDATE api_keys SET secret_hash = ?3 WHERE id = ?1 AND secret_hash = ?2",
+                )?
+                .execute(params![id.get(), old_hash, new_hash])?
+                == 1)
         })
     }
 
@@ -813,6 +981,68 @@ mod tests {
         assert!(
             store.create_key(T0, &SYSTEM, input).is_err(),
             "unknown agent"
+        );
+    }
+
+    #[test]
+    fn updates_change_settings_only_and_a_rehash_loses_to_a_regeneration() {
+        let store = store();
+        let ann = agent(&store);
+        let key = store
+            .create_key(T0, &SYSTEM, new_key(KeyKind::Agent { agent: ann }))
+            .unwrap();
+        let t1 = T0.add_millis(1_000);
+        let update = KeyRecordUpdate {
+            scopes: Some(vec!["tickets.read".into()]),
+            networks: Some(Vec::new()),
+            ..KeyRecordUpdate::default()
+        };
+        let updated = store.update_key(t1, &SYSTEM, key.id, update).unwrap();
+        assert_eq!(updated.scopes, ["tickets.read"]);
+        assert!(updated.networks.is_empty());
+        assert_eq!(
+            (&updated.secret_hash, updated.generation, updated.updated_at),
+            (&key.secret_hash, key.generation, t1),
+            "the secret and the generation stay"
+        );
+        let refused = KeyRecordUpdate {
+            default_agent: Some(None),
+            ..KeyRecordUpdate::default()
+        };
+        assert!(store.update_key(t1, &SYSTEM, key.id, refused).is_err());
+        let refused = KeyRecordUpdate {
+            admin_functions: Some(true),
+            ..KeyRecordUpdate::default()
+        };
+        assert!(store.update_key(t1, &SYSTEM, key.id, refused).is_err());
+        assert_eq!(store.key(key.id).unwrap(), updated);
+
+        let old = &key.secret_hash;
+        assert!(
+            store
+                .rehash_key_secret(key.id, old, "$argon2id$rehashed")
+                .unwrap()
+        );
+        assert!(
+            !store
+                .rehash_key_secret(key.id, old, "$argon2id$again")
+                .unwrap(),
+            "only while the stored hash is the one verified"
+        );
+        let after = store.key(key.id).unwrap();
+        assert_eq!(after.secret_hash, "$argon2id$rehashed");
+        assert_eq!(after.updated_at, t1, "a rehash is not a change");
+        store
+            .regenerate_key(t1, &SYSTEM, key.id, "$argon2id$regenerated", None)
+            .unwrap();
+        assert!(
+            !store
+                .rehash_key_secret(key.id, "$argon2id$rehashed", "$argon2id$late")
+                .unwrap()
+        );
+        assert_eq!(
+            store.key(key.id).unwrap().secret_hash,
+            "$argon2id$regenerated"
         );
     }
 

@@ -26,7 +26,9 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use helpdesk_domain::Limits;
 
 pub use error::{DatabaseError, Entity, StoreError};
-pub use keys::{KeyLogRecord, KeyRecord, NewKeyRecord, NewTokenRecord, TokenRecord};
+pub use keys::{
+    KeyLogRecord, KeyRecord, KeyRecordUpdate, NewKeyRecord, NewTokenRecord, TokenRecord,
+};
 pub use outbox::{ConsumerInfo, EventBatch, StartFrom};
 pub use people::PolicyData;
 pub use plugins::{

@@ -92,6 +92,28 @@ impl NewKey {
     }
 }
 
+/// Changes to an API key's settings ([`Helpdesk::update_key`](crate::Helpdesk::update_key));
+/// `None` leaves a setting as it is. The secret stays: [`regenerate_key`] replaces it. A key's
+/// kind and, for an agent key, its agent never change: issue a new key instead.
+///
+/// [`regenerate_key`]: crate::Helpdesk::regenerate_key
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyUpdate {
+    /// A new description (one line).
+    pub description: Option<String>,
+    /// New scopes (at least one). Narrowing them narrows the key's access tokens at once.
+    pub scopes: Option<Scopes>,
+    /// Grant or take away admin functions (superuser keys only).
+    pub admin_functions: Option<bool>,
+    /// A new expiry (in the future), or `Some(None)` for none. An earlier expiry ends the key's
+    /// access tokens with it.
+    pub expires_at: Option<Option<Timestamp>>,
+    /// New networks requests may come from (at most 64); empty for any address.
+    pub networks: Option<Vec<Network>>,
+    /// A superuser key's new default agent, or `Some(None)` for none.
+    pub default_agent: Option<Option<AgentId>>,
+}
+
 /// A full key code, `<id>:<secret>`, returned once when a key is created or regenerated and
 /// never again. `Debug` shows only the id.
 pub struct KeyCode(helpdesk_credentials::KeyCode);
@@ -573,4 +595,7 @@ pub struct AuthStats {
     /// Request-log rings in memory, over all keys: for each key one shared ring and one per
     /// thread holding one (rings let go are reused, and forgotten once flushed).
     pub log_rings: usize,
+    /// Key secrets whose stored hash was replaced by one with the configured parameters after
+    /// a successful verification, since the helpdesk was opened.
+    pub secrets_rehashed: u64,
 }

@@ -66,8 +66,8 @@ pub use helpdesk_store::{
 };
 pub use keys::{
     AccessToken, ActAs, ApiKey, ApiRequest, AuthError, AuthStats, IssuedKey, KeyCode, KeyKind,
-    KeyRequest, MalformedCredential, MintedToken, Network, NewKey, NewToken, RequestOutcome,
-    TicketAttributes,
+    KeyRequest, KeyUpdate, MalformedCredential, MintedToken, Network, NewKey, NewToken,
+    RequestOutcome, TicketAttributes,
 };
 pub use options::{CredentialScheme, Durability, Options, SecretHashing};
 pub use plugins::{

@@ -1,5 +1,5 @@
-//! Administering keys and tokens: create, list, show, regenerate, enable and disable, delete,
-//! read logs, mint and revoke tokens.
+//! Administering keys and tokens: create, list, show, update, regenerate, enable and disable,
+//! delete, read logs, mint and revoke tokens.
 //!
 //! Who may: `keys.manage` (`keys.logs` for logs) through the permission engine, and when the
 //! principal came through a key, only a superuser key with the admin-functions flag; access
@@ -15,14 +15,15 @@ use std::time::Duration;
 use helpdesk_authz::{Action, Scopes};
 use helpdesk_credentials::{self as credentials, KeySecret};
 use helpdesk_domain::{
-    ActAs, Actor, Attribution, Entity, KeyId, KeyKind, Timestamp, TokenId, ValidationError,
+    ActAs, Actor, Attribution, Entity, KeyId, KeyKind, Network, Timestamp, TokenId, ValidationError,
 };
-use helpdesk_store::{KeyRecord, NewKeyRecord, NewTokenRecord};
+use helpdesk_store::{KeyRecord, KeyRecordUpdate, NewKeyRecord, NewTokenRecord};
 
 use super::log::to_request;
 use super::state::{EXPIRED_TOKEN_GRACE_MS, KeySnap, secret_error};
 use super::{
-    AccessToken, ApiKey, AuthError, IssuedKey, KeyCode, KeyRequest, MintedToken, NewKey, NewToken,
+    AccessToken, ApiKey, AuthError, IssuedKey, KeyCode, KeyRequest, KeyUpdate, MintedToken, NewKey,
+    NewToken,
 };
 use crate::error::{Denied, Error, Result};
 use crate::principal::{Principal, SystemHandle};
@@ -87,6 +88,44 @@ fn api_key(record: &KeyRecord, now: Timestamp) -> ApiKey {
     }
 }
 
+fn check_scopes(scopes: Scopes) -> Result<()> {
+    if scopes.is_empty() {
+        return Err(Error::Invalid(ValidationError::Empty { field: "scopes" }));
+    }
+    Ok(())
+}
+
+fn check_admin_functions(admin_functions: bool, kind: KeyKind) -> Result<()> {
+    if admin_functions && !kind.is_superuser() {
+        return Err(invalid(
+            "admin_functions",
+            "only superuser keys may have admin functions",
+        ));
+    }
+    Ok(())
+}
+
+fn check_expiry(expires_at: Option<Timestamp>, now: Timestamp) -> Result<()> {
+    if let Some(at) = expires_at.filter(|at| *at <= now) {
+        return Err(invalid(
+            "expires_at",
+            format!("`{at}` is not in the future"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_networks(networks: &[Network]) -> Result<()> {
+    if networks.len() > MAX_NETWORKS {
+        return Err(Error::Invalid(ValidationError::TooMany {
+            what: "networks",
+            count: networks.len(),
+            max: MAX_NETWORKS,
+        }));
+    }
+    Ok(())
+}
+
 /// A new secret and its argon2id hash, made before any lock is taken (hashing costs ~30 ms).
 fn new_secret(helpdesk: &Helpdesk) -> Result<(KeySecret, String)> {
     let secret = KeySecret::generate().map_err(secret_error)?;
@@ -106,28 +145,10 @@ impl Helpdesk {
         self.authorize_key_admin(p, Action::KeyManage)?;
         self.may_issue(p, key.kind)?;
         let now = self.now();
-        if key.scopes.is_empty() {
-            return Err(Error::Invalid(ValidationError::Empty { field: "scopes" }));
-        }
-        if key.admin_functions && !key.kind.is_superuser() {
-            return Err(invalid(
-                "admin_functions",
-                "only superuser keys may have admin functions",
-            ));
-        }
-        if let Some(at) = key.expires_at.filter(|at| *at <= now) {
-            return Err(invalid(
-                "expires_at",
-                format!("`{at}` is not in the future"),
-            ));
-        }
-        if key.networks.len() > MAX_NETWORKS {
-            return Err(Error::Invalid(ValidationError::TooMany {
-                what: "networks",
-                count: key.networks.len(),
-                max: MAX_NETWORKS,
-            }));
-        }
+        check_scopes(key.scopes)?;
+        check_admin_functions(key.admin_functions, key.kind)?;
+        check_expiry(key.expires_at, now)?;
+        check_networks(&key.networks)?;
         let (secret, phc) = new_secret(self)?;
         let state = &self.inner.keys;
         let _admin = state.admin.lock();
@@ -170,6 +191,55 @@ impl Helpdesk {
     pub fn key(&self, p: &Principal, id: KeyId) -> Result<ApiKey> {
         self.authorize_key_admin(p, Action::KeyManage)?;
         Ok(api_key(&self.store().key(id)?, self.now()))
+    }
+
+    /// Changes a key's settings (`keys.manage`; an administrator for superuser keys and other
+    /// agents' keys, as for issuing them), effective on the very next request, for the key and
+    /// its access tokens. The secret, and so the key's code, stays. An update that changes
+    /// nothing records nothing.
+    pub fn update_key(&self, p: &Principal, id: KeyId, update: KeyUpdate) -> Result<ApiKey> {
+        self.authorize_key_admin(p, Action::KeyManage)?;
+        let before = self.store().key(id)?;
+        self.may_issue(p, before.kind)?;
+        let now = self.now();
+        if let Some(scopes) = update.scopes {
+            check_scopes(scopes)?;
+        }
+        if let Some(admin) = update.admin_functions {
+            check_admin_functions(admin, before.kind)?;
+        }
+        if let Some(expires_at) = update.expires_at {
+            check_expiry(expires_at, now)?;
+        }
+        if let Some(networks) = &update.networks {
+            check_networks(networks)?;
+        }
+        if update.default_agent.is_some() && !before.kind.is_superuser() {
+            return Err(invalid(
+                "default_agent",
+                "only superuser keys have a default agent",
+            ));
+        }
+        let state = &self.inner.keys;
+        let _admin = state.admin.lock();
+        state.flush(self.store())?;
+        let record = self.store().update_key(
+            now,
+            &p.by,
+            id,
+            KeyRecordUpdate {
+                description: update.description,
+                scopes: update.scopes.map(names),
+                admin_functions: update.admin_functions,
+                expires_at: update.expires_at,
+                networks: update
+                    .networks
+                    .map(|networks| networks.iter().map(ToString::to_string).collect()),
+                default_agent: update.default_agent,
+            },
+        )?;
+        state.install_key(&record, None);
+        Ok(api_key(&record, now))
     }
 
     /// Gives a key a new secret and returns the new code, shown this once (`keys.manage`; an

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use helpdesk_authz::{Action, Decision, DenyReason, Policy, Resource, Scopes, TicketAttrs};
 use helpdesk_credentials::{
-    CheckedCredential, CheckedSecret, HashError, Refused, Scratch, SecretHasher,
+    CheckedCredential, CheckedSecret, HashError, Refused, Scratch, SecretHasher, Tag,
 };
 use helpdesk_domain::{
     ActAs, Actor, AgentId, Clock, KeyId, KeyKind, Network, Reading, Timestamp, TokenId,
@@ -165,6 +165,7 @@ impl Helpdesk {
             keys: keys.len(),
             tokens: state.tokens.load().len(),
             log_rings: keys.values().map(|entry| entry.log.ring_count()).sum(),
+            secrets_rehashed: state.rehashed.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -180,10 +181,48 @@ impl Helpdesk {
         let Some(entry) = local.keys.get(&id) else {
             return Err(refuse_unknown(state, GateId::Key(id), secret, now));
         };
-        let result = verify_key(state, &entry.snap, id, secret, now)
-            .and_then(|()| self.key_grant(&local.policy, id, &entry.snap, request, now));
+        let result = verify_key(state, &entry.snap, id, secret, now).and_then(|verified| {
+            let grant = self.key_grant(&local.policy, id, &entry.snap, request, now)?;
+            if let Verified::Argon2(Which::Current, tag) = verified {
+                self.rehash_if_outdated(id, &entry.snap, secret, tag);
+            }
+            Ok(grant)
+        });
         log(&mut local.rings, &entry.log, request, now, None, &result);
         result
+    }
+
+    /// After the current secret of key `id` passed argon2 against the hash in `verified`:
+    /// replaces that hash by one made with the configured parameters, if it was made with
+    /// others (stronger parameters chosen since, or an older argon2 version). Costs one more
+    /// argon2 hash, once per key and parameter change; best effort, since the old hash still
+    /// verifies. A regeneration in between wins.
+    fn rehash_if_outdated(
+        &self,
+        id: KeyId,
+        verified: &KeySnap,
+        secret: CheckedSecret<'_>,
+        tag: Tag,
+    ) {
+        let state = &self.inner.keys;
+        let Ok(hasher) = state.hasher() else { return };
+        if !hasher.needs_rehash(&verified.current).unwrap_or(false) {
+            return;
+        }
+        let Ok(phc) = hasher.hash(secret.expose()) else {
+            return;
+        };
+        let _admin = state.admin.lock();
+        let replaced = self
+            .store()
+            .rehash_key_secret(id, &verified.current, &phc)
+            .unwrap_or(false);
+        if let (true, Ok(record)) = (replaced, self.store().key(id)) {
+            state.install_key(&record, Some(tag));
+            state
+                .rehashed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// The checks after the secret is proven, so that their refusals may say what is wrong.
@@ -396,6 +435,14 @@ fn refuse_unknown(
     }
 }
 
+/// How a key secret was proven.
+enum Verified {
+    /// By its tag, remembered from an earlier argon2 run or from its generation.
+    Tag,
+    /// By argon2 against the `Which` stored hash; the tag is remembered now.
+    Argon2(Which, Tag),
+}
+
 /// Checks a key secret: its tag against the remembered ones, else argon2 behind the gate, and
 /// remembers the tag of a secret that passed.
 fn verify_key(
@@ -404,14 +451,14 @@ fn verify_key(
     id: KeyId,
     secret: CheckedSecret<'_>,
     now: &RequestTime<'_>,
-) -> Result<(), AuthError> {
+) -> Result<Verified, AuthError> {
     let tag = state.fast.tag(&id, secret.random_part());
     let current = snap.current_tag.is_some_and(|known| known == tag);
     let previous = snap
         .previous_tag
         .is_some_and(|(known, until)| known == tag && now.before(until));
     if current | previous {
-        return Ok(());
+        return Ok(Verified::Tag);
     }
     let hasher = state.hasher().map_err(AuthError::internal)?;
     let matched = state
@@ -422,7 +469,7 @@ fn verify_key(
         .map_err(AuthError::internal)?;
     let which = matched.ok_or(AuthError::InvalidCredentials)?;
     state.remember_key_tag(id, snap, which, tag);
-    Ok(())
+    Ok(Verified::Argon2(which, tag))
 }
 
 /// argon2 against the current secret, then the previous one while its window is open.

@@ -224,6 +224,8 @@ pub(crate) struct KeyState {
     pub(crate) flush: Mutex<()>,
     next_token: AtomicI64,
     pub(crate) max_token_minutes: u32,
+    /// Key secrets rehashed with the configured parameters (see `AuthStats`).
+    pub(crate) rehashed: AtomicU64,
 }
 
 impl KeyState {
@@ -282,6 +284,7 @@ impl KeyState {
             flush: Mutex::new(()),
             next_token: AtomicI64::new(store.next_token_id()?.get()),
             max_token_minutes: options.max_token_lifetime_minutes,
+            rehashed: AtomicU64::new(0),
         })
     }
 

@@ -17,6 +17,7 @@
 use std::cell::Cell;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use helpdesk_authz::{Action, Decision, DenyReason, Policy, Resource, Scopes, TicketAttrs};
 use helpdesk_credentials::{
@@ -165,7 +166,7 @@ impl Helpdesk {
             keys: keys.len(),
             tokens: state.tokens.load().len(),
             log_rings: keys.values().map(|entry| entry.log.ring_count()).sum(),
-            secrets_rehashed: state.rehashed.load(std::sync::atomic::Ordering::Relaxed),
+            secrets_rehashed: state.rehashed.load(Ordering::Relaxed),
         }
     }
 
@@ -219,9 +220,7 @@ impl Helpdesk {
             .unwrap_or(false);
         if let (true, Ok(record)) = (replaced, self.store().key(id)) {
             state.install_key(&record, Some(tag));
-            state
-                .rehashed
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            state.rehashed.fetch_add(1, Ordering::Relaxed);
         }
     }
 

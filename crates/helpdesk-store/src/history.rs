@@ -1,6 +1,9 @@
 //! Writing and reading the audit history.
 
-use helpdesk_domain::{Attribution, Change, HistoryEntry, HistoryId, HistorySubject, Timestamp};
+use helpdesk_domain::{
+    Attribution, Change, HistoryEntry, HistoryField, HistoryId, HistorySubject, HistoryValue,
+    Timestamp,
+};
 use rusqlite::{Connection, params};
 
 use crate::Store;
@@ -36,6 +39,23 @@ pub(crate) fn record(
     )?
     .execute(params![at.as_millis(), kind, id, bk, bi, bkey, btok, binst, to_json(change)?])?;
     Ok(())
+}
+
+/// Appends one `Change::Set` entry per `(field, old, new)` inside the caller's transaction, and
+/// returns the fields as an update event lists them (`[{"field": "name"}, …]`).
+pub(crate) fn record_sets(
+    conn: &Connection,
+    at: Timestamp,
+    by: &Attribution,
+    subject: HistorySubject,
+    changes: Vec<(HistoryField, HistoryValue, HistoryValue)>,
+) -> Result<Vec<serde_json::Value>> {
+    let mut fields = Vec::with_capacity(changes.len());
+    for (field, old, new) in changes {
+        fields.push(serde_json::to_value(&field).unwrap_or_default());
+        record(conn, at, by, subject, &Change::Set { field, old, new })?;
+    }
+    Ok(fields)
 }
 
 impl Store {

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::Store;
 use crate::error::{Entity, Result, not_found, rule};
-use crate::history::record;
+use crate::history::{record, record_sets};
 use crate::people::{load_agent, load_requester};
 use crate::row::bad_code;
 
@@ -545,17 +545,7 @@ impl Store {
                 default_agent.map(AgentId::get),
                 at.as_millis(),
             ])?;
-            let mut names = Vec::new();
-            for (field, old, new) in changes {
-                names.push(serde_json::to_value(&field).unwrap_or_default());
-                record(
-                    tx,
-                    at,
-                    by,
-                    HistorySubject::Key(id),
-                    &Change::Set { field, old, new },
-                )?;
-            }
+            let names = record_sets(tx, at, by, HistorySubject::Key(id), changes)?;
             self.event(
                 tx,
                 at,

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::Store;
 use crate::error::{Entity, Result, StoreError, not_found, rule};
-use crate::history::record;
+use crate::history::{record, record_sets};
 use crate::outbox::{NewEvent, append};
 use crate::row::{bad_code, from_json, is_unique_violation, to_json};
 
@@ -351,17 +351,7 @@ impl Store {
                 "UPDATE agents SET updated_at = ?2 WHERE id = ?1",
                 params![id.get(), at.as_millis()],
             )?;
-            let mut names = Vec::new();
-            for (field, old, new) in changes {
-                names.push(serde_json::to_value(&field).unwrap_or_default());
-                record(
-                    tx,
-                    at,
-                    by,
-                    HistorySubject::Agent(id),
-                    &Change::Set { field, old, new },
-                )?;
-            }
+            let names = record_sets(tx, at, by, HistorySubject::Agent(id), changes)?;
             self.event(
                 tx,
                 at,

@@ -319,6 +319,17 @@ impl Store {
         by: &Attribution,
         input: NewKeyRecord,
     ) -> Result<KeyRecord> {
+        self.write(|tx| self.insert_key(tx, at, by, input))
+    }
+
+    /// [`create_key`](Self::create_key) inside the caller's transaction.
+    pub(crate) fn insert_key(
+        &self,
+        tx: &Connection,
+        at: Timestamp,
+        by: &Attribution,
+        input: NewKeyRecord,
+    ) -> Result<KeyRecord> {
         let description = normalize_name("description", &input.description, &self.limits)?;
         let (code, agent, default_agent) = match input.kind {
             KeyKind::Agent { agent } => (AGENT_KEY, Some(agent), None),
@@ -330,44 +341,42 @@ impl Store {
                 "only superuser keys may have admin functions",
             ));
         }
-        self.write(|tx| {
-            for agent in agent.iter().chain(default_agent.iter()) {
-                load_agent(tx, *agent)?;
-            }
-            tx.prepare_cached(
-                "INSERT INTO api_keys (description, kind, agent_id, default_agent_id, admin_functions,
-                     scopes, expires_at, networks, enabled, secret_hash, generation, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, 1, ?10, ?10)",
-            )?
-            .execute(params![
-                description,
-                code,
-                agent.map(AgentId::get),
-                default_agent.map(AgentId::get),
-                input.admin_functions,
-                input.scopes.join(" "),
-                input.expires_at.map(Timestamp::as_millis),
-                input.networks.join(" "),
-                input.secret_hash,
-                at.as_millis(),
-            ])?;
-            let id = KeyId::new(tx.last_insert_rowid());
-            record(tx, at, by, HistorySubject::Key(id), &Change::Created)?;
-            self.event(
-                tx,
-                at,
-                by,
-                EventKind::KeyCreated,
-                json!({
-                    "key": id,
-                    "description": description,
-                    "kind": input.kind,
-                    "admin_functions": input.admin_functions,
-                    "scopes": input.scopes,
-                }),
-            )?;
-            load_key(tx, id)
-        })
+        for agent in agent.iter().chain(default_agent.iter()) {
+            load_agent(tx, *agent)?;
+        }
+        tx.prepare_cached(
+            "INSERT INTO api_keys (description, kind, agent_id, default_agent_id, admin_functions,
+                 scopes, expires_at, networks, enabled, secret_hash, generation, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, 1, ?10, ?10)",
+        )?
+        .execute(params![
+            description,
+            code,
+            agent.map(AgentId::get),
+            default_agent.map(AgentId::get),
+            input.admin_functions,
+            input.scopes.join(" "),
+            input.expires_at.map(Timestamp::as_millis),
+            input.networks.join(" "),
+            input.secret_hash,
+            at.as_millis(),
+        ])?;
+        let id = KeyId::new(tx.last_insert_rowid());
+        record(tx, at, by, HistorySubject::Key(id), &Change::Created)?;
+        self.event(
+            tx,
+            at,
+            by,
+            EventKind::KeyCreated,
+            json!({
+                "key": id,
+                "description": description,
+                "kind": input.kind,
+                "admin_functions": input.admin_functions,
+                "scopes": input.scopes,
+            }),
+        )?;
+        load_key(tx, id)
     }
 
     /// One API key.
@@ -441,120 +450,128 @@ impl Store {
         id: KeyId,
         update: KeyRecordUpdate,
     ) -> Result<KeyRecord> {
+        self.write(|tx| self.change_key(tx, at, by, id, update))
+    }
+
+    /// [`update_key`](Self::update_key) inside the caller's transaction.
+    pub(crate) fn change_key(
+        &self,
+        tx: &Connection,
+        at: Timestamp,
+        by: &Attribution,
+        id: KeyId,
+        update: KeyRecordUpdate,
+    ) -> Result<KeyRecord> {
         let description = update
             .description
             .map(|d| normalize_name("description", &d, &self.limits))
             .transpose()?;
-        self.write(|tx| {
-            let before = load_key(tx, id)?;
-            let mut after = before.clone();
-            let mut changes = Vec::new();
-            if let Some(description) = description.filter(|d| *d != before.description) {
-                changes.push((
-                    HistoryField::Description,
-                    HistoryValue::Text(before.description.clone()),
-                    HistoryValue::Text(description.clone()),
-                ));
-                after.description = description;
-            }
-            if let Some(scopes) = update.scopes.filter(|s| *s != before.scopes) {
-                changes.push((
-                    HistoryField::Scopes,
-                    HistoryValue::Names(before.scopes.clone()),
-                    HistoryValue::Names(scopes.clone()),
-                ));
-                after.scopes = scopes;
-            }
-            if let Some(admin) = update
-                .admin_functions
-                .filter(|a| *a != before.admin_functions)
-            {
-                changes.push((
-                    HistoryField::AdminFunctions,
-                    HistoryValue::Bool(before.admin_functions),
-                    HistoryValue::Bool(admin),
-                ));
-                after.admin_functions = admin;
-            }
-            if let Some(expires_at) = update.expires_at.filter(|e| *e != before.expires_at) {
-                let value =
-                    |at: Option<Timestamp>| at.map_or(HistoryValue::None, HistoryValue::Time);
-                changes.push((
-                    HistoryField::ExpiresAt,
-                    value(before.expires_at),
-                    value(expires_at),
-                ));
-                after.expires_at = expires_at;
-            }
-            if let Some(networks) = update.networks.filter(|n| *n != before.networks) {
-                changes.push((
-                    HistoryField::Networks,
-                    HistoryValue::Names(before.networks.clone()),
-                    HistoryValue::Names(networks.clone()),
-                ));
-                after.networks = networks;
-            }
-            if let Some(default) = update.default_agent {
-                let KeyKind::Superuser { default_agent } = before.kind else {
-                    return Err(rule(
-                        "default_agent",
-                        "only superuser keys have a default agent",
-                    ));
-                };
-                if default != default_agent {
-                    if let Some(agent) = default {
-                        load_agent(tx, agent)?;
-                    }
-                    let value =
-                        |a: Option<AgentId>| a.map_or(HistoryValue::None, HistoryValue::Agent);
-                    changes.push((
-                        HistoryField::DefaultAgent,
-                        value(default_agent),
-                        value(default),
-                    ));
-                    after.kind = KeyKind::Superuser {
-                        default_agent: default,
-                    };
-                }
-            }
-            if after.admin_functions && !after.kind.is_superuser() {
+        let before = load_key(tx, id)?;
+        let mut after = before.clone();
+        let mut changes = Vec::new();
+        if let Some(description) = description.filter(|d| *d != before.description) {
+            changes.push((
+                HistoryField::Description,
+                HistoryValue::Text(before.description.clone()),
+                HistoryValue::Text(description.clone()),
+            ));
+            after.description = description;
+        }
+        if let Some(scopes) = update.scopes.filter(|s| *s != before.scopes) {
+            changes.push((
+                HistoryField::Scopes,
+                HistoryValue::Names(before.scopes.clone()),
+                HistoryValue::Names(scopes.clone()),
+            ));
+            after.scopes = scopes;
+        }
+        if let Some(admin) = update
+            .admin_functions
+            .filter(|a| *a != before.admin_functions)
+        {
+            changes.push((
+                HistoryField::AdminFunctions,
+                HistoryValue::Bool(before.admin_functions),
+                HistoryValue::Bool(admin),
+            ));
+            after.admin_functions = admin;
+        }
+        if let Some(expires_at) = update.expires_at.filter(|e| *e != before.expires_at) {
+            let value = |at: Option<Timestamp>| at.map_or(HistoryValue::None, HistoryValue::Time);
+            changes.push((
+                HistoryField::ExpiresAt,
+                value(before.expires_at),
+                value(expires_at),
+            ));
+            after.expires_at = expires_at;
+        }
+        if let Some(networks) = update.networks.filter(|n| *n != before.networks) {
+            changes.push((
+                HistoryField::Networks,
+                HistoryValue::Names(before.networks.clone()),
+                HistoryValue::Names(networks.clone()),
+            ));
+            after.networks = networks;
+        }
+        if let Some(default) = update.default_agent {
+            let KeyKind::Superuser { default_agent } = before.kind else {
                 return Err(rule(
-                    "admin_functions",
-                    "only superuser keys may have admin functions",
+                    "default_agent",
+                    "only superuser keys have a default agent",
                 ));
-            }
-            if changes.is_empty() {
-                return Ok(before);
-            }
-            let default_agent = match after.kind {
-                KeyKind::Superuser { default_agent } => default_agent,
-                KeyKind::Agent { .. } => None,
             };
-            tx.prepare_cached(
-                "UPDATE api_keys SET description = ?2, scopes = ?3, admin_functions = ?4,
-                     expires_at = ?5, networks = ?6, default_agent_id = ?7, updated_at = ?8
-                 WHERE id = ?1",
-            )?
-            .execute(params![
-                id.get(),
-                after.description,
-                after.scopes.join(" "),
-                after.admin_functions,
-                after.expires_at.map(Timestamp::as_millis),
-                after.networks.join(" "),
-                default_agent.map(AgentId::get),
-                at.as_millis(),
-            ])?;
-            let names = record_sets(tx, at, by, HistorySubject::Key(id), changes)?;
-            self.event(
-                tx,
-                at,
-                by,
-                EventKind::KeyUpdated,
-                json!({ "key": id, "changes": names }),
-            )?;
-            load_key(tx, id)
-        })
+            if default != default_agent {
+                if let Some(agent) = default {
+                    load_agent(tx, agent)?;
+                }
+                let value = |a: Option<AgentId>| a.map_or(HistoryValue::None, HistoryValue::Agent);
+                changes.push((
+                    HistoryField::DefaultAgent,
+                    value(default_agent),
+                    value(default),
+                ));
+                after.kind = KeyKind::Superuser {
+                    default_agent: default,
+                };
+            }
+        }
+        if after.admin_functions && !after.kind.is_superuser() {
+            return Err(rule(
+                "admin_functions",
+                "only superuser keys may have admin functions",
+            ));
+        }
+        if changes.is_empty() {
+            return Ok(before);
+        }
+        let default_agent = match after.kind {
+            KeyKind::Superuser { default_agent } => default_agent,
+            KeyKind::Agent { .. } => None,
+        };
+        tx.prepare_cached(
+            "UPDATE api_keys SET description = ?2, scopes = ?3, admin_functions = ?4,
+                 expires_at = ?5, networks = ?6, default_agent_id = ?7, updated_at = ?8
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            id.get(),
+            after.description,
+            after.scopes.join(" "),
+            after.admin_functions,
+            after.expires_at.map(Timestamp::as_millis),
+            after.networks.join(" "),
+            default_agent.map(AgentId::get),
+            at.as_millis(),
+        ])?;
+        let names = record_sets(tx, at, by, HistorySubject::Key(id), changes)?;
+        self.event(
+            tx,
+            at,
+            by,
+            EventKind::KeyUpdated,
+            json!({ "key": id, "changes": names }),
+        )?;
+        load_key(tx, id)
     }
 
     /// Replaces the hash of a key's current secret by `new_hash` of the same secret, made with
@@ -613,24 +630,33 @@ impl Store {
 
     /// Deletes a key with its access tokens and request log; its history stays.
     pub fn delete_key(&self, at: Timestamp, by: &Attribution, id: KeyId) -> Result<()> {
-        self.write(|tx| {
-            let key = load_key(tx, id)?;
-            tx.prepare_cached("DELETE FROM access_tokens WHERE key_id = ?1")?
-                .execute([id.get()])?;
-            tx.prepare_cached("DELETE FROM key_requests WHERE key_id = ?1")?
-                .execute([id.get()])?;
-            tx.prepare_cached("DELETE FROM api_keys WHERE id = ?1")?
-                .execute([id.get()])?;
-            record(tx, at, by, HistorySubject::Key(id), &Change::Deleted)?;
-            self.event(
-                tx,
-                at,
-                by,
-                EventKind::KeyDeleted,
-                json!({ "key": id, "description": key.description }),
-            )?;
-            Ok(())
-        })
+        self.write(|tx| self.remove_key(tx, at, by, id))
+    }
+
+    /// [`delete_key`](Self::delete_key) inside the caller's transaction.
+    pub(crate) fn remove_key(
+        &self,
+        tx: &Connection,
+        at: Timestamp,
+        by: &Attribution,
+        id: KeyId,
+    ) -> Result<()> {
+        let key = load_key(tx, id)?;
+        tx.prepare_cached("DELETE FROM access_tokens WHERE key_id = ?1")?
+            .execute([id.get()])?;
+        tx.prepare_cached("DELETE FROM key_requests WHERE key_id = ?1")?
+            .execute([id.get()])?;
+        tx.prepare_cached("DELETE FROM api_keys WHERE id = ?1")?
+            .execute([id.get()])?;
+        record(tx, at, by, HistorySubject::Key(id), &Change::Deleted)?;
+        self.event(
+            tx,
+            at,
+            by,
+            EventKind::KeyDeleted,
+            json!({ "key": id, "description": key.description }),
+        )?;
+        Ok(())
     }
 
     /// The id the next access token will get. Ids are never reused, and handing the same id to

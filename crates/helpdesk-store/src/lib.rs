@@ -32,8 +32,9 @@ pub use keys::{
 pub use outbox::{ConsumerInfo, EventBatch, StartFrom};
 pub use people::PolicyData;
 pub use plugins::{
-    AppAgentSpec, DeadLetterRecord, InstallRecord, InstallStateRecord, NewInstallRecord,
-    PendingDelivery, SettingValue, UpgradeRecord, consumer_name,
+    AppAgentSpec, DeadLetterRecord, InstallKey, InstallKeyChange, InstallRecord,
+    InstallStateRecord, NewInstallRecord, PendingDelivery, SettingValue, UpgradeRecord,
+    consumer_name,
 };
 pub use search::{Cursor, SearchPage, SearchQuery, SearchScope, SortBy, SortOrder};
 pub use tickets::ImportTicket;

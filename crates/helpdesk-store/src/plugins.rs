@@ -4,15 +4,23 @@
 
 use helpdesk_domain::{
     AccessLevel, AgentId, Attribution, Change, DepartmentId, Event, EventKind, HistoryField,
-    HistorySubject, HistoryValue, InstallId, KeyId, RoleId, Timestamp, ValidationError,
+    HistorySubject, HistoryValue, InstallId, KeyId, KeyKind, RoleId, Timestamp, ValidationError,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 
 use crate::Store;
-use crate::error::{Entity, Result, StoreError, not_found};
+use crate::error::{Entity, Result, StoreError, not_found, rule};
 use crate::history::record;
+use crate::keys::{KeyRecord, KeyRecordUpdate, NewKeyRecord};
 use crate::row::{attribution_params, bad_code, from_json, is_unique_violation, to_json};
+
+fn install_key_rule() -> StoreError {
+    rule(
+        "key",
+        "an install has its own key exactly when its grant is not empty",
+    )
+}
 
 /// Whether an install runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,6 +97,38 @@ pub struct NewInstallRecord {
     pub app_agent: AppAgentSpec,
     /// Initial settings.
     pub settings: Vec<(String, SettingValue)>,
+    /// The install's own API key, for a non-empty grant: created in the same transaction, bound
+    /// to the app identity, with exactly the granted scopes.
+    pub key: Option<InstallKey>,
+}
+
+/// The API key of an install, made with the install in one transaction: an agent key of its app
+/// identity with the install's grant as scopes, described as `plugin install <id>: <label>`.
+#[derive(Clone)]
+pub struct InstallKey {
+    /// The plugin's name, for the key's description.
+    pub label: String,
+    /// The argon2id PHC string of a secret nobody keeps.
+    pub secret_hash: String,
+}
+
+impl std::fmt::Debug for InstallKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstallKey")
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an upgrade or uninstall did to the install's key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InstallKeyChange {
+    /// Nothing.
+    Unchanged,
+    /// The key was created, or its scopes changed: its record now.
+    Written(KeyRecord),
+    /// The key was deleted.
+    Deleted(KeyId),
 }
 
 /// A new version of an installed plugin.
@@ -104,6 +144,8 @@ pub struct UpgradeRecord {
     pub wasm_hash: String,
     /// The grant from now on.
     pub granted: Vec<String>,
+    /// A key for an install that has none and gets a non-empty grant.
+    pub new_key: Option<InstallKey>,
 }
 
 /// A stored setting value.
@@ -241,7 +283,10 @@ impl Store {
         at: Timestamp,
         by: &Attribution,
         new: NewInstallRecord,
-    ) -> Result<InstallRecord> {
+    ) -> Result<(InstallRecord, Option<KeyRecord>)> {
+        if new.granted.is_empty() != new.key.is_none() {
+            return Err(install_key_rule());
+        }
         self.write(|tx| {
             tx.prepare_cached(
                 "INSERT OR IGNORE INTO plugin_wasm (hash, bytes, created_at) VALUES (?1, ?2, ?3)",
@@ -301,6 +346,10 @@ impl Store {
             }
             tx.prepare_cached("UPDATE plugin_installs SET app_agent_id = ?2 WHERE id = ?1")?
                 .execute(params![id.get(), agent.get()])?;
+            let key = match &new.key {
+                Some(key) => Some(self.issue_install_key(tx, at, by, id, agent, &new.granted, key)?),
+                None => None,
+            };
             for (name, value) in &new.settings {
                 put_setting(tx, at, id, name, Some(value))?;
             }
@@ -323,8 +372,42 @@ impl Store {
                 json!({ "install": id, "plugin": new.plugin_id, "version": new.version,
                         "agent": agent, "granted": new.granted }),
             )?;
-            load_install(tx, id)
+            Ok((load_install(tx, id)?, key))
         })
+    }
+
+    /// Creates the key of install `id` and binds it to the install.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one transaction's worth of context"
+    )]
+    fn issue_install_key(
+        &self,
+        tx: &Connection,
+        at: Timestamp,
+        by: &Attribution,
+        id: InstallId,
+        agent: AgentId,
+        granted: &[String],
+        key: &InstallKey,
+    ) -> Result<KeyRecord> {
+        let record = self.insert_key(
+            tx,
+            at,
+            by,
+            NewKeyRecord {
+                description: format!("plugin install {id}: {}", key.label),
+                kind: KeyKind::Agent { agent },
+                admin_functions: false,
+                scopes: granted.to_vec(),
+                expires_at: None,
+                networks: Vec::new(),
+                secret_hash: key.secret_hash.clone(),
+            },
+        )?;
+        tx.prepare_cached("UPDATE plugin_installs SET key_id = ?2 WHERE id = ?1")?
+            .execute(params![id.get(), record.id.get()])?;
+        Ok(record)
     }
 
     /// One install.
@@ -352,19 +435,6 @@ impl Store {
                 .query_row([agent.get()], |r| r.get::<_, i64>(0))
                 .optional()?
                 .map(InstallId::new))
-        })
-    }
-
-    /// Records the install's API key (or that it has none).
-    pub fn set_install_key(&self, id: InstallId, key: Option<KeyId>) -> Result<()> {
-        self.write(|tx| {
-            let n = tx
-                .prepare_cached("UPDATE plugin_installs SET key_id = ?2 WHERE id = ?1")?
-                .execute(params![id.get(), key.map(KeyId::get)])?;
-            if n == 0 {
-                return Err(not_found(Entity::Install, id));
-            }
-            Ok(())
         })
     }
 
@@ -439,13 +509,14 @@ impl Store {
         by: &Attribution,
         id: InstallId,
         upgrade: &UpgradeRecord,
-    ) -> Result<InstallRecord> {
+    ) -> Result<(InstallRecord, InstallKeyChange)> {
         let UpgradeRecord {
             version,
             manifest,
             wasm,
             wasm_hash,
             granted,
+            new_key,
         } = upgrade;
         let (version, granted) = (version.as_str(), granted.as_slice());
         self.write(|tx| {
@@ -502,7 +573,35 @@ impl Store {
                         "from": before.version, "to": version, "granted": granted }),
             )?;
             self.drop_unused_wasm(tx)?;
-            load_install(tx, id)
+            // The install's key follows its grant: same scopes, none for an empty grant.
+            let key = match (before.key, granted.is_empty(), new_key) {
+                _ if before.granted == granted => InstallKeyChange::Unchanged,
+                (Some(key), false, _) => {
+                    let update = KeyRecordUpdate {
+                        scopes: Some(granted.to_vec()),
+                        ..KeyRecordUpdate::default()
+                    };
+                    InstallKeyChange::Written(self.change_key(tx, at, by, key, update)?)
+                }
+                (Some(key), true, _) => {
+                    tx.prepare_cached("UPDATE plugin_installs SET key_id = NULL WHERE id = ?1")?
+                        .execute([id.get()])?;
+                    self.remove_key(tx, at, by, key)?;
+                    InstallKeyChange::Deleted(key)
+                }
+                (None, false, Some(new_key)) => InstallKeyChange::Written(self.issue_install_key(
+                    tx,
+                    at,
+                    by,
+                    id,
+                    before.app_agent,
+                    granted,
+                    new_key,
+                )?),
+                (None, false, None) => return Err(install_key_rule()),
+                (None, true, _) => InstallKeyChange::Unchanged,
+            };
+            Ok((load_install(tx, id)?, key))
         })
     }
 
@@ -514,9 +613,14 @@ impl Store {
         Ok(())
     }
 
-    /// Removes an install with its settings, data, delivery state and outbox consumer; its app
-    /// identity is deactivated (history keeps referring to it).
-    pub fn uninstall_plugin(&self, at: Timestamp, by: &Attribution, id: InstallId) -> Result<()> {
+    /// Removes an install with its settings, data, delivery state, outbox consumer and API key;
+    /// its app identity is deactivated (history keeps referring to it).
+    pub fn uninstall_plugin(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        id: InstallId,
+    ) -> Result<InstallKeyChange> {
         self.write(|tx| {
             let before = load_install(tx, id)?;
             for table in [
@@ -531,6 +635,13 @@ impl Store {
                 )?;
             }
             tx.execute("DELETE FROM plugin_installs WHERE id = ?1", [id.get()])?;
+            let key = match before.key {
+                Some(key) => {
+                    self.remove_key(tx, at, by, key)?;
+                    InstallKeyChange::Deleted(key)
+                }
+                None => InstallKeyChange::Unchanged,
+            };
             tx.execute(
                 "DELETE FROM outbox_consumers WHERE name = ?1",
                 [consumer_name(id)],
@@ -564,7 +675,7 @@ impl Store {
                 tx.prepare_cached("DELETE FROM outbox WHERE seq <= ?1")?
                     .execute([slowest])?;
             }
-            Ok(())
+            Ok(key)
         })
     }
 
@@ -905,28 +1016,136 @@ mod tests {
     use super::*;
     use crate::StoreOptions;
 
+    const SYSTEM: Attribution = Attribution::direct(Actor::System);
+
+    fn install_key(label: &str) -> Option<InstallKey> {
+        Some(InstallKey {
+            label: label.into(),
+            secret_hash: format!("$argon2id${label}"),
+        })
+    }
+
+    fn new_install(granted: &[&str]) -> NewInstallRecord {
+        NewInstallRecord {
+            plugin_id: "probe".into(),
+            version: "1".into(),
+            manifest: json!({}),
+            wasm: b"\0asm".to_vec(),
+            wasm_hash: "h".into(),
+            granted: granted.iter().map(|g| g.to_string()).collect(),
+            app_agent: AppAgentSpec {
+                name: "Probe (app)".into(),
+                admin: false,
+                roles: Vec::new(),
+                memberships: Vec::new(),
+            },
+            settings: vec![("secret".into(), SettingValue::Secret(vec![1, 2, 3]))],
+            key: if granted.is_empty() {
+                None
+            } else {
+                install_key("Probe")
+            },
+        }
+    }
+
     fn install(store: &Store) -> InstallRecord {
         store
-            .install_plugin(
-                Timestamp::EPOCH,
-                &Attribution::direct(Actor::System),
-                NewInstallRecord {
-                    plugin_id: "probe".into(),
-                    version: "1".into(),
-                    manifest: json!({}),
-                    wasm: b"\0asm".to_vec(),
-                    wasm_hash: "h".into(),
-                    granted: vec!["tickets.read".into()],
-                    app_agent: AppAgentSpec {
-                        name: "Probe (app)".into(),
-                        admin: false,
-                        roles: Vec::new(),
-                        memberships: Vec::new(),
-                    },
-                    settings: vec![("secret".into(), SettingValue::Secret(vec![1, 2, 3]))],
-                },
-            )
+            .install_plugin(Timestamp::EPOCH, &SYSTEM, new_install(&["tickets.read"]))
             .unwrap()
+            .0
+    }
+
+    fn upgrade(granted: &[&str], new_key: Option<InstallKey>) -> UpgradeRecord {
+        UpgradeRecord {
+            version: "2".into(),
+            manifest: json!({}),
+            wasm: b"\0asm".to_vec(),
+            wasm_hash: "h".into(),
+            granted: granted.iter().map(|g| g.to_string()).collect(),
+            new_key,
+        }
+    }
+
+    #[test]
+    fn an_install_and_its_key_are_written_and_removed_together() {
+        let store = Store::open_in_memory(&StoreOptions::default()).unwrap();
+        let mut keyless = new_install(&["tickets.read"]);
+        keyless.key = None;
+        assert!(
+            store
+                .install_plugin(Timestamp::EPOCH, &SYSTEM, keyless)
+                .is_err()
+        );
+        assert!(store.installs().unwrap().is_empty() && store.keys().unwrap().is_empty());
+
+        let (installed, key) = store
+            .install_plugin(Timestamp::EPOCH, &SYSTEM, new_install(&["tickets.read"]))
+            .unwrap();
+        let key = key.unwrap();
+        assert_eq!(installed.key, Some(key.id));
+        assert_eq!(
+            key.kind,
+            KeyKind::Agent {
+                agent: installed.app_agent
+            }
+        );
+        assert_eq!(key.scopes, ["tickets.read"]);
+        assert_eq!(
+            key.description,
+            format!("plugin install {}: Probe", installed.id)
+        );
+
+        let id = installed.id;
+        let wider = upgrade(&["tickets.read", "tickets.update"], None);
+        let (after, change) = store
+            .upgrade_install(Timestamp::EPOCH, &SYSTEM, id, &wider)
+            .unwrap();
+        let InstallKeyChange::Written(written) = change else {
+            panic!("{change:?}")
+        };
+        assert_eq!(
+            (written.id, after.key),
+            (key.id, Some(key.id)),
+            "the same key"
+        );
+        assert_eq!(written.scopes, ["tickets.read", "tickets.update"]);
+
+        let none = upgrade(&[], None);
+        let (after, change) = store
+            .upgrade_install(Timestamp::EPOCH, &SYSTEM, id, &none)
+            .unwrap();
+        assert_eq!(
+            (after.key, change),
+            (None, InstallKeyChange::Deleted(key.id))
+        );
+        assert!(store.keys().unwrap().is_empty());
+
+        let again = upgrade(&["tickets.read"], None);
+        assert!(
+            store
+                .upgrade_install(Timestamp::EPOCH, &SYSTEM, id, &again)
+                .is_err()
+        );
+        assert_eq!(
+            store.install(id).unwrap().granted,
+            Vec::<String>::new(),
+            "nothing changed"
+        );
+        let again = upgrade(&["tickets.read"], install_key("Probe 2"));
+        let (after, change) = store
+            .upgrade_install(Timestamp::EPOCH, &SYSTEM, id, &again)
+            .unwrap();
+        let InstallKeyChange::Written(issued) = change else {
+            panic!("{change:?}")
+        };
+        assert_eq!(after.key, Some(issued.id));
+        assert_ne!(issued.id, key.id);
+
+        let change = store
+            .uninstall_plugin(Timestamp::EPOCH, &SYSTEM, id)
+            .unwrap();
+        assert_eq!(change, InstallKeyChange::Deleted(issued.id));
+        assert!(store.keys().unwrap().is_empty() && store.installs().unwrap().is_empty());
     }
 
     fn event(seq: u64, ticket: Option<i64>) -> Event {

@@ -14,15 +14,15 @@ use helpdesk_domain::{
     Actor, AgentId, Attribution, Event, EventKind, InstallId, KeyId, Timestamp, ValidationError,
 };
 use helpdesk_store::{
-    AppAgentSpec, InstallRecord, InstallStateRecord, NewInstallRecord, SettingValue, UpgradeRecord,
-    consumer_name,
+    AppAgentSpec, InstallKey, InstallKeyChange, InstallRecord, InstallStateRecord,
+    NewInstallRecord, SettingValue, UpgradeRecord, consumer_name,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::Helpdesk;
 use crate::error::{Denied, Error, Result};
 use crate::principal::{Principal, SystemHandle};
-use crate::{Helpdesk, NewKey};
 
 /// Where a widget can appear.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -598,6 +598,11 @@ impl Helpdesk {
             .filter_map(|n| n.parse().ok())
             .collect();
         let mut subject = Subject::agent(install.app_agent).with_plugin(install.id, granted);
+        if install.key.is_none() && !granted.is_empty() {
+            return Err(Error::Denied(Denied::rule(
+                "the plugin install has no key: upgrade or reinstall it",
+            )));
+        }
         if let Some(key) = install.key {
             let snap = self.inner.keys.key(key).ok_or_else(|| {
                 Error::Denied(Denied::rule("the plugin install's key was deleted"))
@@ -625,28 +630,18 @@ impl Helpdesk {
         })
     }
 
-    /// Issues the install's own API key: an agent key bound to its app identity with exactly
-    /// the granted scopes. Its secret is dropped at once: the plugin never holds or sees one,
-    /// and the host resolves the install's principal from the key's id.
-    fn issue_install_key(
-        &self,
-        install: InstallId,
-        agent: AgentId,
-        name: &str,
-        grant: Scopes,
-    ) -> Result<Option<KeyId>> {
+    /// The install's own API key for `grant`: an agent key bound to its app identity with
+    /// exactly the granted scopes, written with the install in one transaction. Its secret is
+    /// dropped at once: the plugin never holds or sees one, and the host resolves the install's
+    /// principal from the key's id. None for an empty grant.
+    fn install_key(&self, name: &str, grant: Scopes) -> Result<Option<InstallKey>> {
         if grant.is_empty() {
-            self.store().set_install_key(install, None)?;
             return Ok(None);
         }
-        let issued = self.create_key(
-            &core_principal(install),
-            NewKey::agent(format!("plugin install {install}: {name}"), agent, grant),
-        )?;
-        let key = issued.key.id;
-        drop(issued);
-        self.store().set_install_key(install, Some(key))?;
-        Ok(Some(key))
+        Ok(Some(InstallKey {
+            label: name.to_owned(),
+            secret_hash: self.unheld_secret_hash()?,
+        }))
     }
 
     fn install_record(&self, id: InstallId) -> Result<InstallRecord> {
@@ -786,23 +781,15 @@ impl Helpdesk {
             granted: scope_names(new.grant),
             app_agent,
             settings,
+            key: self.install_key(&new.manifest.name, new.grant)?,
         };
-        let installed = self.store().install_plugin(self.now(), &p.by, record)?;
+        let installed = self.with_key_change(|store| {
+            let (installed, key) = store.install_plugin(self.now(), &p.by, record)?;
+            let change = key.map_or(InstallKeyChange::Unchanged, InstallKeyChange::Written);
+            Ok((installed, change))
+        })?;
         self.policy_changed(())?;
-        let key = self.issue_install_key(
-            installed.id,
-            installed.app_agent,
-            &new.manifest.name,
-            new.grant,
-        );
-        if let Err(e) = key {
-            // Undo the install rather than leave one without its key.
-            self.store()
-                .uninstall_plugin(self.now(), &p.by, installed.id)?;
-            self.policy_changed(())?;
-            return Err(e);
-        }
-        Install::from_record(self.install_record(installed.id)?)
+        Install::from_record(installed)
     }
 
     /// Every install (`plugins.manage`).
@@ -909,18 +896,13 @@ impl Helpdesk {
             wasm_hash: wasm_hash(&upgrade.wasm),
             wasm: upgrade.wasm,
             granted: scope_names(grant),
+            new_key: match current.key {
+                None => self.install_key(&upgrade.manifest.name, grant)?,
+                Some(_) => None,
+            },
         };
-        let updated = self
-            .store()
-            .upgrade_install(self.now(), &p.by, id, &record)?;
-        if grant != current.granted {
-            // A key's scopes do not change: the install gets a new key for its new grant.
-            if let Some(old) = current.key {
-                self.delete_key(&core_principal(id), old)?;
-            }
-            self.issue_install_key(id, current.app_agent, &upgrade.manifest.name, grant)?;
-            return Install::from_record(self.install_record(id)?);
-        }
+        let updated =
+            self.with_key_change(|store| store.upgrade_install(self.now(), &p.by, id, &record))?;
         Install::from_record(updated)
     }
 
@@ -928,11 +910,10 @@ impl Helpdesk {
     /// dead letters and outbox subscription are removed, and its app identity is deactivated.
     pub fn uninstall_plugin(&self, p: &Principal, id: InstallId) -> Result<()> {
         self.authorize_global(p, Action::PluginManage)?;
-        let record = self.install_record(id)?;
-        self.store().uninstall_plugin(self.now(), &p.by, id)?;
-        if let Some(key) = record.key {
-            self.delete_key(&core_principal(id), key)?;
-        }
+        self.with_key_change(|store| {
+            let change = store.uninstall_plugin(self.now(), &p.by, id)?;
+            Ok(((), change))
+        })?;
         self.policy_changed(())
     }
 

@@ -98,6 +98,11 @@ fn manifests_are_checked() {
 fn an_upgrade_asking_for_more_needs_a_new_grant() {
     let env = Env::new();
     let app = env.install("auto-triage", None, &[]);
+    env.ticket("Charged twice");
+    assert_eq!(env.host.deliver().unwrap().delivered, 1);
+    let key = app.key.expect("an install with a grant has a key");
+    let logged = env.f.desk.key_log(&env.root, key).unwrap().len();
+    assert!(logged > 0, "the app's host calls are in its key's log");
     let mut m = manifest("auto-triage");
     m.version = "2.0.0".into();
     m.permissions.push("tickets.note".into());
@@ -127,6 +132,26 @@ fn an_upgrade_asking_for_more_needs_a_new_grant() {
     assert_eq!(up.manifest.version, "2.0.0");
     assert!(up.granted.contains(helpdesk::Action::TicketNote));
     assert!(env.host.running().contains(&app.id));
+    assert_eq!(up.key, Some(key), "the install keeps its key");
+    assert_eq!(env.f.desk.key(&env.root, key).unwrap().scopes, up.granted);
+    assert_eq!(
+        env.f.desk.key_log(&env.root, key).unwrap().len(),
+        logged,
+        "and the key's log"
+    );
+    let narrowed = env
+        .host
+        .upgrade(
+            &env.root,
+            app.id,
+            upgrade(Some(&["events.read", "tickets.read"])),
+        )
+        .unwrap();
+    assert_eq!(narrowed.key, Some(key));
+    assert_eq!(
+        env.f.desk.key(&env.root, key).unwrap().scopes,
+        narrowed.granted
+    );
 }
 
 #[test]
@@ -160,6 +185,13 @@ fn disabled_apps_wait_and_uninstalled_apps_leave_nothing_behind() {
     ));
     assert!(env.f.system.install_principal(app.id).is_err());
     assert!(!env.f.desk.agent(&env.root, app.app_agent).unwrap().active);
+    assert!(
+        matches!(
+            env.f.desk.key(&env.root, app.key.unwrap()),
+            Err(Error::NotFound { .. })
+        ),
+        "its key went with it"
+    );
     assert!(env.f.desk.consumers(&env.root).unwrap().is_empty());
     // Installing again starts from a clean slate.
     let again = env.install("ledger", None, &[]);

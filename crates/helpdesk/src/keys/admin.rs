@@ -17,7 +17,9 @@ use helpdesk_credentials::{self as credentials, KeySecret};
 use helpdesk_domain::{
     ActAs, Actor, Attribution, Entity, KeyId, KeyKind, Network, Timestamp, TokenId, ValidationError,
 };
-use helpdesk_store::{KeyRecord, KeyRecordUpdate, NewKeyRecord, NewTokenRecord};
+use helpdesk_store::{
+    InstallKeyChange, KeyRecord, KeyRecordUpdate, NewKeyRecord, NewTokenRecord, StoreError,
+};
 
 use super::log::to_request;
 use super::state::{EXPIRED_TOKEN_GRACE_MS, KeySnap, secret_error};
@@ -499,6 +501,33 @@ impl Helpdesk {
                 "only an administrator may issue the secret of a superuser key or of another agent's key",
             ))
         }
+    }
+}
+
+impl Helpdesk {
+    /// The argon2id hash of a fresh secret that nobody will ever hold, for keys used only by
+    /// their id (the key of a plugin install).
+    pub(crate) fn unheld_secret_hash(&self) -> Result<String> {
+        new_secret(self).map(|(_, phc)| phc)
+    }
+
+    /// Runs `write`, a store call that may also create, change or delete a key, under the admin
+    /// lock, after flushing the request logs (so that no log entry is later written for a key
+    /// deleted meanwhile), and installs what it did to the key in memory before returning.
+    pub(crate) fn with_key_change<T>(
+        &self,
+        write: impl FnOnce(&helpdesk_store::Store) -> Result<(T, InstallKeyChange), StoreError>,
+    ) -> Result<T> {
+        let state = &self.inner.keys;
+        let _admin = state.admin.lock();
+        state.flush(self.store())?;
+        let (value, change) = write(self.store())?;
+        match change {
+            InstallKeyChange::Unchanged => {}
+            InstallKeyChange::Written(record) => state.install_key(&record, None),
+            InstallKeyChange::Deleted(id) => state.remove_key(id),
+        }
+        Ok(value)
     }
 }
 

@@ -573,8 +573,19 @@ impl Store {
                         "from": before.version, "to": version, "granted": granted }),
             )?;
             self.drop_unused_wasm(tx)?;
-            // The install's key follows its grant: same scopes, none for an empty grant.
+            // The install's key follows its grant: same scopes, none for an empty grant (and an
+            // install left without its key gets one).
             let key = match (before.key, granted.is_empty(), new_key) {
+                (None, false, Some(new_key)) => InstallKeyChange::Written(self.issue_install_key(
+                    tx,
+                    at,
+                    by,
+                    id,
+                    before.app_agent,
+                    granted,
+                    new_key,
+                )?),
+                (None, false, None) => return Err(install_key_rule()),
                 _ if before.granted == granted => InstallKeyChange::Unchanged,
                 (Some(key), false, _) => {
                     let update = KeyRecordUpdate {
@@ -589,17 +600,7 @@ impl Store {
                     self.remove_key(tx, at, by, key)?;
                     InstallKeyChange::Deleted(key)
                 }
-                (None, false, Some(new_key)) => InstallKeyChange::Written(self.issue_install_key(
-                    tx,
-                    at,
-                    by,
-                    id,
-                    before.app_agent,
-                    granted,
-                    new_key,
-                )?),
-                (None, false, None) => return Err(install_key_rule()),
-                (None, true, _) => InstallKeyChange::Unchanged,
+                (None, _, _) => InstallKeyChange::Unchanged,
             };
             Ok((load_install(tx, id)?, key))
         })
@@ -1140,6 +1141,23 @@ mod tests {
         };
         assert_eq!(after.key, Some(issued.id));
         assert_ne!(issued.id, key.id);
+
+        // An install left without its key (as by a version before installs and keys shared a
+        // transaction) gets one on its next upgrade, whatever the grant.
+        store
+            .write(|tx| {
+                tx.execute("UPDATE plugin_installs SET key_id = NULL", [])?;
+                Ok(tx.execute("DELETE FROM api_keys", [])?)
+            })
+            .unwrap();
+        let same = upgrade(&["tickets.read"], install_key("Probe 3"));
+        let (after, change) = store
+            .upgrade_install(Timestamp::EPOCH, &SYSTEM, id, &same)
+            .unwrap();
+        let InstallKeyChange::Written(issued) = change else {
+            panic!("{change:?}")
+        };
+        assert_eq!(after.key, Some(issued.id));
 
         let change = store
             .uninstall_plugin(Timestamp::EPOCH, &SYSTEM, id)

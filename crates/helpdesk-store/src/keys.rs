@@ -300,6 +300,23 @@ fn check_person(conn: &Connection, person: ActAs) -> Result<()> {
     }
 }
 
+/// A change of one setting, for history: the field, the value before and the value after.
+type SetChange = (HistoryField, HistoryValue, HistoryValue);
+
+/// Puts `new` into `slot` and notes the change, if `new` is given and differs.
+fn set<T: PartialEq>(
+    changes: &mut Vec<SetChange>,
+    field: HistoryField,
+    slot: &mut T,
+    new: Option<T>,
+    value: impl Fn(&T) -> HistoryValue,
+) {
+    if let Some(new) = new.filter(|new| new != slot) {
+        changes.push((field, value(slot), value(&new)));
+        *slot = new;
+    }
+}
+
 fn generation_param(generation: u64) -> i64 {
     i64::try_from(generation).unwrap_or(i64::MAX)
 }
@@ -469,49 +486,30 @@ impl Store {
         let before = load_key(tx, id)?;
         let mut after = before.clone();
         let mut changes = Vec::new();
-        if let Some(description) = description.filter(|d| *d != before.description) {
-            changes.push((
-                HistoryField::Description,
-                HistoryValue::Text(before.description.clone()),
-                HistoryValue::Text(description.clone()),
-            ));
-            after.description = description;
-        }
-        if let Some(scopes) = update.scopes.filter(|s| *s != before.scopes) {
-            changes.push((
-                HistoryField::Scopes,
-                HistoryValue::Names(before.scopes.clone()),
-                HistoryValue::Names(scopes.clone()),
-            ));
-            after.scopes = scopes;
-        }
-        if let Some(admin) = update
-            .admin_functions
-            .filter(|a| *a != before.admin_functions)
+        let text = |t: &String| HistoryValue::Text(t.clone());
+        let names = |n: &Vec<String>| HistoryValue::Names(n.clone());
+        let flag = |b: &bool| HistoryValue::Bool(*b);
+        let time = |t: &Option<Timestamp>| t.map_or(HistoryValue::None, HistoryValue::Time);
         {
-            changes.push((
-                HistoryField::AdminFunctions,
-                HistoryValue::Bool(before.admin_functions),
-                HistoryValue::Bool(admin),
-            ));
-            after.admin_functions = admin;
-        }
-        if let Some(expires_at) = update.expires_at.filter(|e| *e != before.expires_at) {
-            let value = |at: Option<Timestamp>| at.map_or(HistoryValue::None, HistoryValue::Time);
-            changes.push((
-                HistoryField::ExpiresAt,
-                value(before.expires_at),
-                value(expires_at),
-            ));
-            after.expires_at = expires_at;
-        }
-        if let Some(networks) = update.networks.filter(|n| *n != before.networks) {
-            changes.push((
-                HistoryField::Networks,
-                HistoryValue::Names(before.networks.clone()),
-                HistoryValue::Names(networks.clone()),
-            ));
-            after.networks = networks;
+            use HistoryField as F;
+            let c = &mut changes;
+            set(c, F::Description, &mut after.description, description, text);
+            set(c, F::Scopes, &mut after.scopes, update.scopes, names);
+            set(
+                c,
+                F::AdminFunctions,
+                &mut after.admin_functions,
+                update.admin_functions,
+                flag,
+            );
+            set(
+                c,
+                F::ExpiresAt,
+                &mut after.expires_at,
+                update.expires_at,
+                time,
+            );
+            set(c, F::Networks, &mut after.networks, update.networks, names);
         }
         if let Some(default) = update.default_agent {
             let KeyKind::Superuser { default_agent } = before.kind else {

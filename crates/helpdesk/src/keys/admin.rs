@@ -18,11 +18,11 @@ use helpdesk_domain::{
     ActAs, Actor, Attribution, Entity, KeyId, KeyKind, Network, Timestamp, TokenId, ValidationError,
 };
 use helpdesk_store::{
-    InstallKeyChange, KeyRecord, KeyRecordUpdate, NewKeyRecord, NewTokenRecord, StoreError,
+    InstallKeyChange, KeyRecord, KeyRecordUpdate, NewKeyRecord, NewTokenRecord, Store, StoreError,
 };
 
 use super::log::to_request;
-use super::state::{EXPIRED_TOKEN_GRACE_MS, KeySnap, secret_error};
+use super::state::{EXPIRED_TOKEN_GRACE_MS, KeySnap, KeyState, secret_error};
 use super::{
     AccessToken, ApiKey, AuthError, IssuedKey, KeyCode, KeyRequest, KeyUpdate, MintedToken, NewKey,
     NewToken,
@@ -152,24 +152,23 @@ impl Helpdesk {
         check_expiry(key.expires_at, now)?;
         check_networks(&key.networks)?;
         let (secret, phc) = new_secret(self)?;
-        let state = &self.inner.keys;
-        let _admin = state.admin.lock();
-        state.flush(self.store())?;
-        let record = self.store().create_key(
-            now,
-            &p.by,
-            NewKeyRecord {
-                description: key.description,
-                kind: key.kind,
-                admin_functions: key.admin_functions,
-                scopes: names(key.scopes),
-                expires_at: key.expires_at,
-                networks: key.networks.iter().map(ToString::to_string).collect(),
-                secret_hash: phc,
-            },
-        )?;
-        let tag = state.fast.tag(&record.id, secret.random_part());
-        state.install_key(&record, Some(tag));
+        let new = NewKeyRecord {
+            description: key.description,
+            kind: key.kind,
+            admin_functions: key.admin_functions,
+            scopes: names(key.scopes),
+            expires_at: key.expires_at,
+            networks: key.networks.iter().map(ToString::to_string).collect(),
+            secret_hash: phc,
+        };
+        let record = self.administer(|store, state| {
+            let record = store.create_key(now, &p.by, new)?;
+            state.install_key(
+                &record,
+                Some(state.fast.tag(&record.id, secret.random_part())),
+            );
+            Ok(record)
+        })?;
         let code = credentials::KeyCode::new(record.id, secret).map_err(secret_error)?;
         Ok(IssuedKey {
             key: api_key(&record, now),
@@ -222,25 +221,21 @@ impl Helpdesk {
                 "only superuser keys have a default agent",
             ));
         }
-        let state = &self.inner.keys;
-        let _admin = state.admin.lock();
-        state.flush(self.store())?;
-        let record = self.store().update_key(
-            now,
-            &p.by,
-            id,
-            KeyRecordUpdate {
-                description: update.description,
-                scopes: update.scopes.map(names),
-                admin_functions: update.admin_functions,
-                expires_at: update.expires_at,
-                networks: update
-                    .networks
-                    .map(|networks| networks.iter().map(ToString::to_string).collect()),
-                default_agent: update.default_agent,
-            },
-        )?;
-        state.install_key(&record, None);
+        let update = KeyRecordUpdate {
+            description: update.description,
+            scopes: update.scopes.map(names),
+            admin_functions: update.admin_functions,
+            expires_at: update.expires_at,
+            networks: update
+                .networks
+                .map(|networks| networks.iter().map(ToString::to_string).collect()),
+            default_agent: update.default_agent,
+        };
+        let record = self.administer(|store, state| {
+            let record = store.update_key(now, &p.by, id, update)?;
+            state.install_key(&record, None);
+            Ok(record)
+        })?;
         Ok(api_key(&record, now))
     }
 
@@ -273,13 +268,12 @@ impl Helpdesk {
         let until = overlap
             .map(|overlap| now.add_millis(i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX)));
         let (secret, phc) = new_secret(self)?;
-        let state = &self.inner.keys;
-        let _admin = state.admin.lock();
-        state.flush(self.store())?;
-        let record = self.store().regenerate_key(now, &p.by, id, &phc, until)?;
-        let tag = state.fast.tag(&id, secret.random_part());
-        state.install_key(&record, Some(tag));
-        state.drop_tokens(|token| token.key == id);
+        let record = self.administer(|store, state| {
+            let record = store.regenerate_key(now, &p.by, id, &phc, until)?;
+            state.install_key(&record, Some(state.fast.tag(&id, secret.random_part())));
+            state.drop_tokens(|token| token.key == id);
+            Ok(record)
+        })?;
         let code = credentials::KeyCode::new(id, secret).map_err(secret_error)?;
         Ok(IssuedKey {
             key: api_key(&record, now),
@@ -292,14 +286,14 @@ impl Helpdesk {
     pub fn set_key_enabled(&self, p: &Principal, id: KeyId, enabled: bool) -> Result<ApiKey> {
         self.authorize_key_admin(p, Action::KeyManage)?;
         let now = self.now();
-        let state = &self.inner.keys;
-        let _admin = state.admin.lock();
-        state.flush(self.store())?;
-        let record = self.store().set_key_enabled(now, &p.by, id, enabled)?;
-        state.install_key(&record, None);
-        if !enabled {
-            state.drop_tokens(|token| token.key == id);
-        }
+        let record = self.administer(|store, state| {
+            let record = store.set_key_enabled(now, &p.by, id, enabled)?;
+            state.install_key(&record, None);
+            if !enabled {
+                state.drop_tokens(|token| token.key == id);
+            }
+            Ok(record)
+        })?;
         Ok(api_key(&record, now))
     }
 
@@ -308,12 +302,11 @@ impl Helpdesk {
     pub fn delete_key(&self, p: &Principal, id: KeyId) -> Result<()> {
         self.authorize_key_admin(p, Action::KeyManage)?;
         let now = self.now();
-        let state = &self.inner.keys;
-        let _admin = state.admin.lock();
-        state.flush(self.store())?;
-        self.store().delete_key(now, &p.by, id)?;
-        state.remove_key(id);
-        Ok(())
+        self.administer(|store, state| {
+            store.delete_key(now, &p.by, id)?;
+            state.remove_key(id);
+            Ok(())
+        })
     }
 
     /// The last 50 requests made with a key, newest first (`keys.logs`).
@@ -511,23 +504,34 @@ impl Helpdesk {
         new_secret(self).map(|(_, phc)| phc)
     }
 
-    /// Runs `write`, a store call that may also create, change or delete a key, under the admin
-    /// lock, after flushing the request logs (so that no log entry is later written for a key
-    /// deleted meanwhile), and installs what it did to the key in memory before returning.
+    /// Runs `write`, a store call that may also create, change or delete a key (a plugin
+    /// install's), and installs what it did to the key in memory, as [`administer`] does.
+    ///
+    /// [`administer`]: Self::administer
     pub(crate) fn with_key_change<T>(
         &self,
-        write: impl FnOnce(&helpdesk_store::Store) -> Result<(T, InstallKeyChange), StoreError>,
+        write: impl FnOnce(&Store) -> Result<(T, InstallKeyChange), StoreError>,
     ) -> Result<T> {
+        self.administer(|store, state| {
+            let (value, change) = write(store)?;
+            match change {
+                InstallKeyChange::Unchanged => {}
+                InstallKeyChange::Written(record) => state.install_key(&record, None),
+                InstallKeyChange::Deleted(id) => state.remove_key(id),
+            }
+            Ok(value)
+        })
+    }
+
+    /// Runs `change`, a database write that creates, changes or deletes keys followed by the
+    /// in-memory updates it calls for, under the admin lock, so that changes reach memory in
+    /// the order they were committed, and after writing the request logs, so that no log entry
+    /// is later written for a key deleted meanwhile.
+    fn administer<T>(&self, change: impl FnOnce(&Store, &KeyState) -> Result<T>) -> Result<T> {
         let state = &self.inner.keys;
         let _admin = state.admin.lock();
         state.flush(self.store())?;
-        let (value, change) = write(self.store())?;
-        match change {
-            InstallKeyChange::Unchanged => {}
-            InstallKeyChange::Written(record) => state.install_key(&record, None),
-            InstallKeyChange::Deleted(id) => state.remove_key(id),
-        }
-        Ok(value)
+        change(self.store(), state)
     }
 }
 

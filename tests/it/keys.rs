@@ -9,8 +9,8 @@ use std::time::Duration;
 use helpdesk::{
     AccessLevel, ActAs, Action, Actor, AgentUpdate, ApiRequest, AuthError, Change,
     CredentialScheme, Error, EventKind, Helpdesk, HistoryField, HistorySubject, HistoryValue,
-    KeyCode, KeyId, KeyKind, KeyUpdate, ManualClock, NewKey, NewMessage, NewTicket, NewToken,
-    Options, Principal, RequestOutcome, RoleId, Scopes, SecretHashing, StartFrom, Ticket,
+    IssuedKey, KeyCode, KeyId, KeyKind, KeyUpdate, ManualClock, NewKey, NewMessage, NewTicket,
+    NewToken, Options, Principal, RequestOutcome, RoleId, Scopes, SecretHashing, StartFrom, Ticket,
     TicketAttributes, Timestamp,
 };
 use helpdesk_tests::{Fixture, START};
@@ -61,6 +61,12 @@ fn ip(text: &str) -> anyhow::Result<IpAddr> {
 fn ann_key(f: &Fixture, names: &str) -> anyhow::Result<KeyCode> {
     let key = NewKey::agent("Ann's sync", f.ann.id, scopes(names)?);
     Ok(f.desk.create_key(&f.root, key)?.code)
+}
+
+/// A superuser key without a default agent, with every scope, made by the root administrator.
+fn portal_key(f: &Fixture) -> anyhow::Result<IssuedKey> {
+    Ok(f.desk
+        .create_key(&f.root, NewKey::superuser("Portal", None, Scopes::ALL))?)
 }
 
 fn billing_ticket(f: &Fixture) -> anyhow::Result<Ticket> {
@@ -316,9 +322,7 @@ fn superuser_keys_act_as_the_named_agent_or_the_default_one() -> anyhow::Result<
 #[test]
 fn acting_as_a_requester_gives_the_requesters_rights_and_records_both() -> anyhow::Result<()> {
     let f = fixture()?;
-    let key = f
-        .desk
-        .create_key(&f.root, NewKey::superuser("Portal", None, Scopes::ALL))?;
+    let key = portal_key(&f)?;
     let header = key.code.authorization();
     let own = billing_ticket(&f)?;
     let other = f.desk.create_ticket(
@@ -717,9 +721,7 @@ fn an_update_applies_to_the_key_and_its_tokens_on_the_very_next_request() -> any
 #[test]
 fn superuser_key_settings_change_who_it_acts_as_and_what_it_administers() -> anyhow::Result<()> {
     let f = fixture()?;
-    let issued = f
-        .desk
-        .create_key(&f.root, NewKey::superuser("Portal", None, Scopes::ALL))?;
+    let issued = portal_key(&f)?;
     let id = issued.key.id;
     let header = issued.code.authorization();
     assert!(matches!(
@@ -785,11 +787,7 @@ fn superuser_key_settings_change_who_it_acts_as_and_what_it_administers() -> any
 fn a_refused_update_says_why_and_changes_nothing() -> anyhow::Result<()> {
     let f = fixture()?;
     let agent_key = ann_key(&f, "tickets.read")?.id();
-    let superuser = f
-        .desk
-        .create_key(&f.root, NewKey::superuser("Portal", None, Scopes::ALL))?
-        .key
-        .id;
+    let superuser = portal_key(&f)?.key.id;
     // Ann may manage keys, but issue (and so change) only her own, not a superuser key.
     let role = f
         .desk
@@ -1120,9 +1118,7 @@ fn tokens_expire_and_die_when_their_key_is_regenerated() -> anyhow::Result<()> {
 fn tokens_die_when_their_key_is_disabled_or_deleted_or_their_agent_disabled() -> anyhow::Result<()>
 {
     let f = fixture()?;
-    let key = f
-        .desk
-        .create_key(&f.root, NewKey::superuser("Portal", None, Scopes::ALL))?;
+    let key = portal_key(&f)?;
     let mint = |person: ActAs| -> anyhow::Result<String> {
         let token = NewToken {
             person,
@@ -1176,9 +1172,7 @@ fn tokens_die_when_their_key_is_disabled_or_deleted_or_their_agent_disabled() ->
 fn a_portal_token_has_the_requesters_rights_and_history_records_key_and_token() -> anyhow::Result<()>
 {
     let f = fixture()?;
-    let key = f
-        .desk
-        .create_key(&f.root, NewKey::superuser("Portal", None, Scopes::ALL))?;
+    let key = portal_key(&f)?;
     let portal = auth_as(&f, &key.code.authorization(), ActAs::Requester(f.bob.id))?;
     let minted = f
         .desk
@@ -1700,9 +1694,7 @@ fn a_secret_hashed_with_other_parameters_is_rehashed_on_its_first_use() -> anyho
 fn key_changes_emit_events_with_their_attribution() -> anyhow::Result<()> {
     let f = fixture()?;
     f.desk.register_consumer(&f.root, "keys", StartFrom::Now)?;
-    let key = f
-        .desk
-        .create_key(&f.root, NewKey::superuser("Portal", None, Scopes::ALL))?;
+    let key = portal_key(&f)?;
     f.desk.regenerate_key(&f.root, key.key.id, None)?;
     f.desk.set_key_enabled(&f.root, key.key.id, false)?;
     f.desk.set_key_enabled(&f.root, key.key.id, true)?;

@@ -1067,6 +1067,14 @@ mod tests {
         }
     }
 
+    /// The key an upgrade wrote.
+    fn written(change: InstallKeyChange) -> KeyRecord {
+        match change {
+            InstallKeyChange::Written(key) => key,
+            other => panic!("no key written: {other:?}"),
+        }
+    }
+
     #[test]
     fn an_install_and_its_key_are_written_and_removed_together() {
         let store = Store::open_in_memory(&StoreOptions::default()).unwrap();
@@ -1101,15 +1109,13 @@ mod tests {
         let (after, change) = store
             .upgrade_install(Timestamp::EPOCH, &SYSTEM, id, &wider)
             .unwrap();
-        let InstallKeyChange::Written(written) = change else {
-            panic!("{change:?}")
-        };
+        let widened = written(change);
         assert_eq!(
-            (written.id, after.key),
+            (widened.id, after.key),
             (key.id, Some(key.id)),
             "the same key"
         );
-        assert_eq!(written.scopes, ["tickets.read", "tickets.update"]);
+        assert_eq!(widened.scopes, ["tickets.read", "tickets.update"]);
 
         let none = upgrade(&[], None);
         let (after, change) = store
@@ -1136,9 +1142,7 @@ mod tests {
         let (after, change) = store
             .upgrade_install(Timestamp::EPOCH, &SYSTEM, id, &again)
             .unwrap();
-        let InstallKeyChange::Written(issued) = change else {
-            panic!("{change:?}")
-        };
+        let issued = written(change);
         assert_eq!(after.key, Some(issued.id));
         assert_ne!(issued.id, key.id);
 
@@ -1154,9 +1158,7 @@ mod tests {
         let (after, change) = store
             .upgrade_install(Timestamp::EPOCH, &SYSTEM, id, &same)
             .unwrap();
-        let InstallKeyChange::Written(issued) = change else {
-            panic!("{change:?}")
-        };
+        let issued = written(change);
         assert_eq!(after.key, Some(issued.id));
 
         let change = store

@@ -38,9 +38,15 @@ pub struct Fixture {
 impl Fixture {
     /// A fresh in-memory fixture.
     pub fn new() -> anyhow::Result<Fixture> {
+        Self::new_with(|options| options)
+    }
+
+    /// A fresh in-memory fixture opened with `options` applied to the defaults (and the
+    /// fixture's manual clock).
+    pub fn new_with(options: impl FnOnce(Options) -> Options) -> anyhow::Result<Fixture> {
         let clock = ManualClock::new(START);
-        let (desk, system) =
-            Helpdesk::open_in_memory(Options::default().with_clock(clock.clone()))?;
+        let options = options(Options::default().with_clock(clock.clone()));
+        let (desk, system) = Helpdesk::open_in_memory(options)?;
         Self::populate(desk, system, clock)
     }
 
@@ -106,4 +112,69 @@ impl Fixture {
     pub fn as_requester(&self, requester: &Requester) -> helpdesk::Result<Principal> {
         self.system.requester(requester.id)
     }
+}
+
+impl Fixture {
+    /// A non-administrator agent named `name` holding only a custom role with `scopes`, member
+    /// of `departments` at `level`.
+    pub fn agent_with_role(
+        &self,
+        name: &str,
+        scopes: &[&str],
+        departments: &[helpdesk::DepartmentId],
+        level: helpdesk::AccessLevel,
+    ) -> anyhow::Result<Agent> {
+        let role = self
+            .desk
+            .create_role(&self.root, &format!("{name} role"), scopes)?;
+        let agent = self.desk.create_agent(
+            &self.root,
+            NewAgent {
+                name: name.into(),
+                email: format!("{}@example.com", name.to_lowercase()),
+                admin: false,
+            },
+        )?;
+        self.desk
+            .set_agent_roles(&self.root, agent.id, &[role.id])?;
+        for &department in departments {
+            self.desk
+                .add_member(&self.root, department, agent.id, level)?;
+        }
+        Ok(self.desk.agent(&self.root, agent.id)?)
+    }
+
+    /// A second administrator.
+    pub fn another_admin(&self, name: &str) -> anyhow::Result<Agent> {
+        Ok(self.desk.create_agent(
+            &self.root,
+            NewAgent {
+                name: name.into(),
+                email: format!("{}@example.com", name.to_lowercase()),
+                admin: true,
+            },
+        )?)
+    }
+}
+
+/// Asserts that `hidden` (the error for something that exists but may not be read, named
+/// `hidden_id`) reads exactly like `missing` (the error for something that does not exist, named
+/// `missing_id`): the same variant and the same message once the ids are taken out.
+pub fn assert_reads_like_missing(
+    hidden: &helpdesk::Error,
+    hidden_id: impl std::fmt::Display,
+    missing: &helpdesk::Error,
+    missing_id: impl std::fmt::Display,
+) {
+    let hidden_text = hidden.to_string().replace(&hidden_id.to_string(), "<id>");
+    let missing_text = missing.to_string().replace(&missing_id.to_string(), "<id>");
+    assert!(
+        matches!(hidden, helpdesk::Error::NotFound { .. }),
+        "expected not found, got {hidden:?}"
+    );
+    assert!(
+        std::mem::discriminant(hidden) == std::mem::discriminant(missing),
+        "{hidden:?} vs {missing:?}"
+    );
+    assert_eq!(hidden_text, missing_text);
 }

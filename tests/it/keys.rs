@@ -11,9 +11,9 @@ use helpdesk::{
     CredentialScheme, Error, EventKind, Helpdesk, HistoryField, HistorySubject, HistoryValue,
     IssuedKey, KeyCode, KeyId, KeyKind, KeyUpdate, ManualClock, NewKey, NewMessage, NewTicket,
     NewToken, Options, Principal, RequestOutcome, RoleId, Scopes, SecretHashing, StartFrom, Ticket,
-    TicketAttributes, Timestamp,
+    TicketAttributes, Timestamp, TokenId,
 };
-use helpdesk_tests::{Fixture, START};
+use helpdesk_tests::{Fixture, START, assert_reads_like_missing};
 use proptest::prelude::*;
 
 /// A fixture whose secrets are hashed with the cheap test-only parameters.
@@ -1863,4 +1863,219 @@ thread_local! {
     )
     .expect("open")
     .0;
+}
+
+/// Someone else's token and a missing one read the same through `revoke_token`.
+#[test]
+fn revoking_a_token_out_of_reach_reads_like_a_missing_token() -> anyhow::Result<()> {
+    let f = fixture()?;
+    let ann = auth(&f, &ann_key(&f, "tickets.read")?.authorization())?;
+    let token = f.desk.mint_token(&ann, NewToken::for_agent(f.ann.id))?;
+    let hal_key = f
+        .desk
+        .create_key(&f.root, NewKey::agent("Hal's", f.hal.id, Scopes::ALL))?;
+    let hal = auth(&f, &hal_key.code.authorization())?;
+    let missing = TokenId::new(token.id.get() + 1000);
+    for p in [&hal, &f.as_agent(&f.hal)?] {
+        let hidden = f.desk.revoke_token(p, token.id).unwrap_err();
+        let absent = f.desk.revoke_token(p, missing).unwrap_err();
+        assert_reads_like_missing(&hidden, token.id, &absent, missing);
+    }
+    assert!(
+        auth(&f, &token.token.authorization()).is_ok(),
+        "still alive"
+    );
+    Ok(())
+}
+
+/// `keys.manage` without being an administrator reaches only the keys its holder could have
+/// issued: its own agent keys. Every other key reads like a missing one, and nothing changes.
+#[test]
+fn managing_keys_never_reaches_keys_the_manager_could_not_issue() -> anyhow::Result<()> {
+    let f = fixture()?;
+    let keeper = f.agent_with_role(
+        "Kim",
+        &["keys.manage", "keys.logs", "agents.read"],
+        &[f.billing.id],
+        AccessLevel::Change,
+    )?;
+    let kim = f.as_agent(&keeper)?;
+    let own = f.desk.create_key(
+        &kim,
+        NewKey::agent("Mine", keeper.id, scopes("agents.read")?),
+    )?;
+    let superuser = portal_key(&f)?;
+    let hals = f
+        .desk
+        .create_key(&f.root, NewKey::agent("Hal's", f.hal.id, Scopes::ALL))?;
+    let missing = KeyId::new(hals.key.id.get() + 1000);
+    for id in [superuser.key.id, hals.key.id] {
+        let checks: [(&str, helpdesk::Result<()>, helpdesk::Result<()>); 7] = [
+            (
+                "show",
+                f.desk.key(&kim, id).map(drop),
+                f.desk.key(&kim, missing).map(drop),
+            ),
+            (
+                "disable",
+                f.desk.set_key_enabled(&kim, id, false).map(drop),
+                f.desk.set_key_enabled(&kim, missing, false).map(drop),
+            ),
+            (
+                "update",
+                f.desk
+                    .update_key(
+                        &kim,
+                        id,
+                        KeyUpdate {
+                            description: Some("x".into()),
+                            ..KeyUpdate::default()
+                        },
+                    )
+                    .map(drop),
+                f.desk
+                    .update_key(
+                        &kim,
+                        missing,
+                        KeyUpdate {
+                            description: Some("x".into()),
+                            ..KeyUpdate::default()
+                        },
+                    )
+                    .map(drop),
+            ),
+            (
+                "regenerate",
+                f.desk.regenerate_key(&kim, id, None).map(drop),
+                f.desk.regenerate_key(&kim, missing, None).map(drop),
+            ),
+            (
+                "log",
+                f.desk.key_log(&kim, id).map(drop),
+                f.desk.key_log(&kim, missing).map(drop),
+            ),
+            (
+                "history",
+                f.desk.history(&kim, HistorySubject::Key(id)).map(drop),
+                f.desk.history(&kim, HistorySubject::Key(missing)).map(drop),
+            ),
+            (
+                "delete",
+                f.desk.delete_key(&kim, id),
+                f.desk.delete_key(&kim, missing),
+            ),
+        ];
+        for (name, hidden, absent) in checks {
+            let (hidden, absent) = (hidden.unwrap_err(), absent.unwrap_err());
+            println!("{name}");
+            assert_reads_like_missing(&hidden, id, &absent, missing);
+        }
+    }
+    let listed: Vec<KeyId> = f.desk.keys(&kim)?.iter().map(|k| k.id).collect();
+    assert_eq!(listed, [own.key.id]);
+    assert!(
+        auth_as(
+            &f,
+            &superuser.code.authorization(),
+            ActAs::Agent(f.admin.id)
+        )
+        .is_ok()
+    );
+    assert!(
+        auth(&f, &hals.code.authorization()).is_ok(),
+        "nothing changed"
+    );
+    f.desk.set_key_enabled(&kim, own.key.id, false)?;
+    f.desk.set_key_enabled(&kim, own.key.id, true)?;
+    f.desk.delete_key(&kim, own.key.id)?;
+    Ok(())
+}
+
+/// A token is dead for good once its agent is disabled, even after the agent comes back.
+#[test]
+fn a_token_stays_dead_when_its_agent_is_enabled_again() -> anyhow::Result<()> {
+    let f = fixture()?;
+    let key = portal_key(&f)?;
+    let token = f
+        .system
+        .mint_token(key.key.id, NewToken::for_agent(f.hal.id))?
+        .token
+        .authorization();
+    assert!(auth(&f, &token).is_ok());
+    let set_active = |active| {
+        f.desk.update_agent(
+            &f.root,
+            f.hal.id,
+            AgentUpdate {
+                active: Some(active),
+                ..AgentUpdate::default()
+            },
+        )
+    };
+    set_active(false)?;
+    assert!(auth(&f, &token).is_err());
+    set_active(true)?;
+    assert!(
+        matches!(auth(&f, &token), Err(AuthError::InvalidCredentials)),
+        "{:?}",
+        auth(&f, &token)
+    );
+    Ok(())
+}
+
+/// A principal kept after its key was deleted, regenerated, disabled or changed, or its token
+/// revoked, is refused from then on, by facade calls and by `decide` alike.
+#[test]
+fn a_held_principal_is_refused_once_its_credential_changes() -> anyhow::Result<()> {
+    let f = fixture()?;
+    let ticket = billing_ticket(&f)?;
+    let attrs = TicketAttributes::from(&ticket);
+    let read = |p: &Principal| f.desk.ticket(p, ticket.id).map(drop);
+    let decide = |p: &Principal| f.desk.decide(p, Action::TicketRead, &attrs);
+    let narrower = scopes("tickets.read tickets.note")?;
+    let changes: [(&str, Box<dyn Fn(KeyId) -> helpdesk::Result<()>>); 4] = [
+        ("delete", Box::new(|id| f.desk.delete_key(&f.root, id))),
+        (
+            "regenerate",
+            Box::new(|id| f.desk.regenerate_key(&f.root, id, None).map(drop)),
+        ),
+        (
+            "disable",
+            Box::new(|id| f.desk.set_key_enabled(&f.root, id, false).map(drop)),
+        ),
+        (
+            "narrow",
+            Box::new(|id| {
+                let update = KeyUpdate {
+                    scopes: Some(narrower),
+                    ..KeyUpdate::default()
+                };
+                f.desk.update_key(&f.root, id, update).map(drop)
+            }),
+        ),
+    ];
+    for (name, change) in &changes {
+        let code = ann_key(&f, "tickets.read tickets.reply")?;
+        let held = auth(&f, &code.authorization())?;
+        let minted = f.desk.mint_token(&held, NewToken::for_agent(f.ann.id))?;
+        let held_token = auth(&f, &minted.token.authorization())?;
+        for p in [&held, &held_token] {
+            read(p)?;
+            assert!(decide(p).is_ok());
+        }
+        change(code.id())?;
+        for p in [&held, &held_token] {
+            assert!(read(p).is_err(), "{name}: a facade call");
+            assert!(decide(p).is_err(), "{name}: decide");
+        }
+    }
+    let code = ann_key(&f, "tickets.read")?;
+    let held = auth(&f, &code.authorization())?;
+    let minted = f.desk.mint_token(&held, NewToken::for_agent(f.ann.id))?;
+    let held_token = auth(&f, &minted.token.authorization())?;
+    f.desk.revoke_token(&held, minted.id)?;
+    assert!(read(&held_token).is_err(), "revoked token");
+    assert!(decide(&held_token).is_err(), "revoked token");
+    read(&held)?;
+    Ok(())
 }

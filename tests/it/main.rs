@@ -7,6 +7,7 @@ mod keys;
 mod outbox;
 mod people;
 mod permissions;
+mod plugins;
 mod search;
 mod storage;
 mod tickets;

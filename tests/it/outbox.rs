@@ -1,7 +1,8 @@
 //! The durable outbox: events in the same transaction, named consumers, acknowledgement, retention.
 
 use helpdesk::{
-    Actor, EventKind, Helpdesk, NewMessage, NewTicket, Options, StartFrom, Status, TicketUpdate,
+    Actor, Error, EventKind, Helpdesk, NewMessage, NewTicket, Options, StartFrom, Status,
+    TicketUpdate,
 };
 use helpdesk_tests::Fixture;
 
@@ -175,5 +176,87 @@ fn outbox_survives_reopen() -> anyhow::Result<()> {
     assert_eq!(batch.events.len(), 1);
     assert_eq!(batch.events[0].seq, seq);
     assert_eq!(batch.events[0].data["subject"], "persist me");
+    Ok(())
+}
+
+/// The outbox stream is for principals that may read every event: whoever may not would learn,
+/// from its lag and the gaps between sequence numbers, how much happens out of its sight.
+#[test]
+fn only_principals_that_read_every_event_read_the_outbox() -> anyhow::Result<()> {
+    let f =
+        Fixture::new_with(|o| o.with_secret_hashing(helpdesk::SecretHashing::InsecureForTests))?;
+    let watcher = f.agent_with_role(
+        "Wes",
+        &[
+            "events.read",
+            "tickets.read",
+            "agents.read",
+            "requesters.read",
+            "departments.read",
+        ],
+        &[f.billing.id],
+        helpdesk::AccessLevel::Read,
+    )?;
+    let narrow_admin_key = f
+        .desk
+        .create_key(
+            &f.root,
+            helpdesk::NewKey::agent("Ada's events", f.admin.id, "events.read".parse()?),
+        )?
+        .code;
+    let narrow = f
+        .desk
+        .authenticate(narrow_admin_key.authorization(), None, None)?;
+    for p in [f.as_agent(&watcher)?, narrow] {
+        let refused = f.desk.register_consumer(&p, "watch", StartFrom::Now);
+        assert!(
+            matches!(refused, Err(helpdesk::Error::Denied(_))),
+            "{refused:?}"
+        );
+        assert!(f.desk.consumers(&p).is_err());
+    }
+    let admin = f.as_agent(&f.admin)?;
+    f.desk.register_consumer(&admin, "watch", StartFrom::Now)?;
+    f.desk
+        .create_ticket(&f.root, NewTicket::new("Printer", f.hardware.id, f.bob.id))?;
+    assert_eq!(f.desk.read_events(&admin, "watch", 10)?.events.len(), 1);
+    Ok(())
+}
+
+/// A consumer belongs to whoever registered it: another principal, even an administrator or
+/// the system, can neither see, move nor remove it.
+#[test]
+fn consumers_belong_to_whoever_registered_them() -> anyhow::Result<()> {
+    let f = Fixture::new()?;
+    let ada = f.as_agent(&f.admin)?;
+    let other = f.as_agent(&f.another_admin("Abe")?)?;
+    f.desk.register_consumer(&ada, "crm", StartFrom::Oldest)?;
+    let head = f
+        .desk
+        .read_events(&ada, "crm", 10_000)?
+        .events
+        .last()
+        .map_or(0, |e| e.seq);
+    for p in [&other, &f.root] {
+        assert!(matches!(
+            f.desk.ack_events(p, "crm", head),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            f.desk.read_events(p, "crm", 1),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            f.desk.remove_consumer(p, "crm"),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(f.desk.consumers(p)?.iter().all(|c| c.name != "crm"));
+    }
+    f.desk.register_consumer(&other, "crm", StartFrom::Now)?;
+    assert!(f.desk.read_events(&other, "crm", 10)?.events.is_empty());
+    assert!(
+        !f.desk.read_events(&ada, "crm", 10)?.events.is_empty(),
+        "untouched"
+    );
     Ok(())
 }

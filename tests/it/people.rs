@@ -1,6 +1,8 @@
 //! Agents, departments, requesters and organisations, and who may administer them.
 
-use helpdesk::{AgentUpdate, Entity, Error, Helpdesk, NewAgent, NewRequester, Options};
+use helpdesk::{
+    AccessLevel, AgentUpdate, Entity, Error, Helpdesk, NewAgent, NewRequester, Options, RoleId,
+};
 use helpdesk_tests::Fixture;
 
 #[test]
@@ -216,5 +218,114 @@ fn organizations_and_requesters() -> anyhow::Result<()> {
         "a requester reads only themselves"
     );
     assert_eq!(f.desk.organizations(&f.root)?.len(), 1);
+    Ok(())
+}
+
+/// Nobody changes a person they could not have created: a non-administrator with
+/// `agents.manage`, `roles.manage` or `departments.manage` cannot touch an administrator.
+#[test]
+fn managing_people_never_reaches_an_administrator() -> anyhow::Result<()> {
+    let f = Fixture::new()?;
+    let manager = f.agent_with_role(
+        "Moe",
+        &[
+            "agents.read",
+            "agents.manage",
+            "roles.manage",
+            "departments.read",
+            "departments.manage",
+        ],
+        &[f.billing.id],
+        AccessLevel::Change,
+    )?;
+    let moe = f.as_agent(&manager)?;
+    let before = f.desk.agent(&f.root, f.admin.id)?;
+    let refused: Vec<(&str, helpdesk::Result<()>)> = vec![
+        (
+            "change the email",
+            f.desk
+                .update_agent(
+                    &moe,
+                    f.admin.id,
+                    AgentUpdate {
+                        email: Some("moe@example.com".into()),
+                        ..AgentUpdate::default()
+                    },
+                )
+                .map(drop),
+        ),
+        (
+            "disable",
+            f.desk
+                .update_agent(
+                    &moe,
+                    f.admin.id,
+                    AgentUpdate {
+                        active: Some(false),
+                        ..AgentUpdate::default()
+                    },
+                )
+                .map(drop),
+        ),
+        (
+            "set roles",
+            f.desk
+                .set_agent_roles(&moe, f.admin.id, &[RoleId::new(3)])
+                .map(drop),
+        ),
+        (
+            "add to a department",
+            f.desk
+                .add_member(&moe, f.billing.id, f.admin.id, AccessLevel::Read),
+        ),
+    ];
+    for (name, result) in refused {
+        assert!(
+            matches!(result, Err(Error::Denied(_))),
+            "{name}: {result:?}"
+        );
+    }
+    assert_eq!(
+        f.desk.agent(&f.root, f.admin.id)?,
+        before,
+        "nothing changed"
+    );
+    let renamed = f.desk.update_agent(
+        &moe,
+        f.hal.id,
+        AgentUpdate {
+            name: Some("Hal B.".into()),
+            ..AgentUpdate::default()
+        },
+    )?;
+    assert_eq!(renamed.name, "Hal B.", "other agents stay manageable");
+    Ok(())
+}
+
+/// Roles hand out only what their giver holds: a non-administrator with `roles.manage` cannot
+/// make itself (or anyone) more than it is.
+#[test]
+fn roles_hand_out_only_what_their_giver_holds() -> anyhow::Result<()> {
+    let f = Fixture::new()?;
+    let manager = f.agent_with_role(
+        "Rey",
+        &["agents.read", "roles.manage", "tickets.read"],
+        &[f.billing.id],
+        AccessLevel::Read,
+    )?;
+    let rey = f.as_agent(&manager)?;
+    let refused = [
+        f.desk
+            .set_agent_roles(&rey, manager.id, &[RoleId::new(1)])
+            .map(drop),
+        f.desk
+            .create_role(&rey, "wide", &["tickets.read", "keys.manage"])
+            .map(drop),
+    ];
+    for result in refused {
+        assert!(matches!(result, Err(Error::Denied(_))), "{result:?}");
+    }
+    let narrow = f.desk.create_role(&rey, "readers", &["tickets.read"])?;
+    f.desk.set_agent_roles(&rey, f.hal.id, &[narrow.id])?;
     Ok(())
 }

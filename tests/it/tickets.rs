@@ -509,3 +509,62 @@ fn import_is_all_or_nothing() -> anyhow::Result<()> {
     assert_eq!(f.desk.import_tickets(&ann, vec![good(97)])?.len(), 1);
     Ok(())
 }
+
+/// Priority and tags are `tickets.update` at creation too: a requester opens a ticket with
+/// neither.
+#[test]
+fn requesters_cannot_set_priority_or_tags_when_opening_a_ticket() -> anyhow::Result<()> {
+    let f = Fixture::new()?;
+    let bob = f.as_requester(&f.bob)?;
+    let mut urgent = NewTicket::new("Everything is down", f.billing.id, f.bob.id);
+    urgent.priority = Some(Priority::Urgent);
+    let mut tagged = NewTicket::new("Everything is down", f.billing.id, f.bob.id);
+    tagged.tags = vec!["vip".into()];
+    for new in [urgent, tagged] {
+        let refused = f.desk.create_ticket(&bob, new);
+        assert!(matches!(refused, Err(Error::Denied(_))), "{refused:?}");
+    }
+    let t = f.desk.create_ticket(
+        &bob,
+        NewTicket::new("Everything is down", f.billing.id, f.bob.id),
+    )?;
+    assert_eq!(t.priority, Priority::Normal);
+    let ann = f.as_agent(&f.ann)?;
+    let mut tagged = NewTicket::new("Down", f.billing.id, f.bob.id);
+    tagged.tags = vec!["vip".into()];
+    tagged.priority = Some(Priority::High);
+    f.desk.create_ticket(&ann, tagged)?;
+    Ok(())
+}
+
+/// Requesters see who wrote to them, never through which key, token or install.
+#[test]
+fn requesters_never_see_the_credentials_behind_a_message() -> anyhow::Result<()> {
+    let f =
+        Fixture::new_with(|o| o.with_secret_hashing(helpdesk::SecretHashing::InsecureForTests))?;
+    let code = f
+        .desk
+        .create_key(
+            &f.root,
+            helpdesk::NewKey::agent("Ann's sync", f.ann.id, helpdesk::Scopes::ALL),
+        )?
+        .code;
+    let through_key = f.desk.authenticate(code.authorization(), None, None)?;
+    let t = f
+        .desk
+        .create_ticket(&f.root, NewTicket::new("Refund", f.billing.id, f.bob.id))?;
+    f.desk
+        .add_message(&through_key, t.id, NewMessage::reply("Refunded."))?;
+    let bob = f.as_requester(&f.bob)?;
+    let seen = f.desk.messages(&bob, t.id)?;
+    assert_eq!(seen.len(), 1);
+    let by = seen[0].posted_by;
+    assert_eq!(by.actor, helpdesk::Actor::Agent(f.ann.id));
+    assert_eq!((by.key, by.token, by.install), (None, None, None));
+    let ann = f.as_agent(&f.ann)?;
+    assert_eq!(
+        f.desk.messages(&ann, t.id)?[0].posted_by.key,
+        Some(code.id())
+    );
+    Ok(())
+}

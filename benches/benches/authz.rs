@@ -137,6 +137,7 @@ fn helpdesk(rng: &mut Rng) -> PolicyInput {
             roles,
             levels,
             only_assigned: rng.chance(10),
+            app_identity: false,
         });
     }
     input

@@ -197,7 +197,7 @@ fn events_a_disabled_app_never_got_are_reported() -> anyhow::Result<()> {
     assert!(deliveries.len() < 300, "retention dropped some");
     let install = f.desk.plugin(&f.root, app.id)?;
     assert!(
-        format!("{install:?}").contains("missed_events: 1"),
+        install.missed_events > 0,
         "the loss is reported: {install:?}"
     );
     Ok(())

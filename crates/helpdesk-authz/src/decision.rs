@@ -5,9 +5,9 @@ use std::fmt;
 
 use helpdesk_domain::{AgentId, DepartmentId, InstallId, KeyId, RequesterId, TokenId};
 
-use crate::action::Action;
 use crate::input::AccessLevel;
 use crate::policy::Policy;
+use helpdesk_domain::Action;
 
 /// Whether an action is allowed, and if not, why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -129,6 +129,12 @@ pub enum DenyReason {
         /// The action.
         action: Action,
     },
+    /// The agent is a plugin's app identity: it acts only through its install, never signed in
+    /// as (from [`Policy::may_sign_in`]).
+    AppIdentity {
+        /// The agent.
+        agent: AgentId,
+    },
 }
 
 impl DenyReason {
@@ -238,6 +244,11 @@ impl fmt::Display for Explanation<'_> {
             DenyReason::PluginLacksScope { install, action } => {
                 write!(f, "plugin install {install} was not granted `{action}`")
             }
+            DenyReason::AppIdentity { agent } => write!(
+                f,
+                "{} is a plugin's app identity: it acts only through its install",
+                self.agent(agent)
+            ),
         }
     }
 }

@@ -1,18 +1,6 @@
-//! Errors of the permission engine: parsing scope names and compiling a policy.
+//! Errors of the permission engine: compiling a policy.
 
 use helpdesk_domain::{AgentId, DepartmentId, OrganizationId, RoleId};
-
-/// A scope name that is not one of the known actions.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ParseScopeError {
-    /// The name is not a scope.
-    #[error("unknown scope `{name}`")]
-    Unknown {
-        /// The name as given.
-        name: String,
-    },
-}
 
 /// Inconsistent input to [`Policy::build`](crate::Policy::build).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

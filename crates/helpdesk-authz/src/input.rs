@@ -3,7 +3,7 @@
 
 use helpdesk_domain::{AgentId, DepartmentId, OrganizationId, RoleId};
 
-use crate::action::{Action, Scopes};
+use helpdesk_domain::{Action, Scopes};
 
 pub use helpdesk_domain::AccessLevel;
 
@@ -97,6 +97,11 @@ pub struct AgentGrant {
     /// If set, the agent sees and works on only the tickets assigned to it, though it may
     /// still open tickets where it has [`AccessLevel::Create`].
     pub only_assigned: bool,
+    /// Whether the agent is a plugin's app identity: it acts only through its install (whose
+    /// grant narrows it) and is never signed in as ([`Policy::may_sign_in`]).
+    ///
+    /// [`Policy::may_sign_in`]: crate::Policy::may_sign_in
+    pub app_identity: bool,
 }
 
 /// A department, as far as permissions care.

@@ -34,6 +34,7 @@
 //!     roles: vec![Role::AGENT],
 //!     levels: vec![(billing, AccessLevel::Read)],
 //!     only_assigned: false,
+//!     app_identity: false,
 //! });
 //! let policy = Policy::build(input)?;
 //!
@@ -53,7 +54,6 @@
 //! # Ok::<(), helpdesk_authz::PolicyError>(())
 //! ```
 
-mod action;
 mod decision;
 mod error;
 mod index;
@@ -72,9 +72,9 @@ pub use helpdesk_domain::{
     AgentId, DepartmentId, InstallId, KeyId, OrganizationId, RequesterId, RoleId, TokenId,
 };
 
-pub use action::{Action, Scopes, ScopesIter};
 pub use decision::{Decision, DenyReason, Explanation};
-pub use error::{ParseScopeError, PolicyError};
+pub use error::PolicyError;
+pub use helpdesk_domain::{Action, ParseScopeError, Scopes, ScopesIter};
 pub use input::{AccessLevel, AgentGrant, DepartmentInfo, OrganizationInfo, PolicyInput, Role};
 pub use policy::Policy;
 pub use reach::{DepartmentIter, DepartmentSet, Reach};

@@ -5,8 +5,8 @@ use helpdesk_domain::{
     AgentId, DepartmentId, InstallId, KeyId, OrganizationId, RequesterId, TokenId,
 };
 
-use crate::action::{Action, Scopes};
 use crate::decision::DenyReason;
+use helpdesk_domain::{Action, Scopes};
 
 /// The person (or the embedding application) a request is made as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

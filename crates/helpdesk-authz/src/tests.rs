@@ -48,6 +48,7 @@ fn agent(
         roles: roles.to_vec(),
         levels: levels.to_vec(),
         only_assigned: false,
+        app_identity: false,
     }
 }
 

@@ -254,7 +254,7 @@ fn role(ctx: &Ctx, cmd: RoleCmd) -> anyhow::Result<()> {
                 r.id.to_string(),
                 r.name.clone(),
                 r.builtin.to_string(),
-                r.permissions.join(" "),
+                r.permissions.to_string(),
             ]);
         }
         t

@@ -11,6 +11,7 @@ mod history;
 mod ids;
 mod keys;
 mod people;
+mod scopes;
 mod ticket;
 mod time;
 mod validate;
@@ -29,9 +30,10 @@ pub use people::{
     Agent, AgentUpdate, Department, Membership, NewAgent, NewRequester, Organization, Requester,
     Role,
 };
+pub use scopes::{Action, ParseScopeError, Scopes, ScopesIter};
 pub use ticket::{
-    AccessLevel, Author, Message, MessageKind, NewMessage, NewTicket, Priority, Status, Ticket,
-    TicketUpdate,
+    AccessLevel, Author, DeletedTicket, Message, MessageKind, NewMessage, NewTicket, Priority,
+    Status, Ticket, TicketUpdate,
 };
 pub use time::{Clock, ManualClock, Reading, SystemClock, Timestamp};
 pub use validate::{Limits, normalize_email, normalize_name, validate_tag};

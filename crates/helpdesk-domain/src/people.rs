@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
-use crate::ids::{AgentId, DepartmentId, OrganizationId, RequesterId, RoleId};
+use crate::ids::{AgentId, DepartmentId, InstallId, OrganizationId, RequesterId, RoleId};
+use crate::scopes::Scopes;
 use crate::ticket::AccessLevel;
 use crate::time::Timestamp;
 use crate::validate::{Limits, normalize_email, normalize_name};
@@ -27,6 +28,11 @@ pub struct Agent {
     pub roles: Vec<RoleId>,
     /// The departments the agent belongs to, with its access level in each, by department id.
     pub departments: Vec<Membership>,
+    /// The plugin install this agent is the app identity of, if it is one (kept after the
+    /// install is removed). An app identity acts only through its install: it is never signed
+    /// in as, and changes only with its install.
+    #[serde(default)]
+    pub app_install: Option<InstallId>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -176,8 +182,8 @@ pub struct Role {
     pub id: RoleId,
     /// Its name, unique regardless of case.
     pub name: String,
-    /// The scope names it grants, sorted.
-    pub permissions: Vec<String>,
+    /// What it grants. Built-in roles grant what this version of the code defines for them.
+    pub permissions: Scopes,
     /// Built-in roles cannot be changed or deleted.
     pub builtin: bool,
 }

@@ -137,6 +137,25 @@ impl Status {
     }
 }
 
+/// What a deleted ticket was when it was deleted, as far as permissions care: the reach its
+/// history and events stay in. Tickets deleted by versions that did not keep this know only
+/// their department.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeletedTicket {
+    /// Its id.
+    pub id: TicketId,
+    /// Its department.
+    pub department: DepartmentId,
+    /// Its assignee.
+    pub assignee: Option<AgentId>,
+    /// Its requester, when known.
+    pub requester: Option<RequesterId>,
+    /// Its requester's organisation.
+    pub organization: Option<OrganizationId>,
+    /// When it was deleted.
+    pub deleted_at: Timestamp,
+}
+
 /// A ticket as stored, with its tags and custom field values.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {

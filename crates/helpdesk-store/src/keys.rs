@@ -9,7 +9,7 @@ use std::fmt;
 
 use helpdesk_domain::{
     ActAs, AgentId, Attribution, Change, EventKind, HistoryField, HistorySubject, HistoryValue,
-    KeyId, KeyKind, RequesterId, Timestamp, TokenId, normalize_name,
+    KeyId, KeyKind, Network, RequesterId, Scopes, Timestamp, TokenId, normalize_name,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
@@ -18,7 +18,7 @@ use crate::Store;
 use crate::error::{Entity, Result, not_found, rule};
 use crate::history::{record, record_sets};
 use crate::people::{load_agent, load_requester};
-use crate::row::bad_code;
+use crate::row::{bad_code, networks_text, read_networks, read_scopes, scope_names, scopes_text};
 
 /// An API key as stored. The hashes are argon2id PHC strings, never the secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -31,12 +31,12 @@ pub struct KeyRecord {
     pub kind: KeyKind,
     /// Whether the key may administer keys (superuser keys only).
     pub admin_functions: bool,
-    /// The scope names the key allows, in canonical order.
-    pub scopes: Vec<String>,
+    /// What the key allows.
+    pub scopes: Scopes,
     /// When the key stops working, if ever.
     pub expires_at: Option<Timestamp>,
-    /// The CIDR networks requests may come from; empty for any.
-    pub networks: Vec<String>,
+    /// The networks requests may come from; empty for any.
+    pub networks: Vec<Network>,
     /// Whether the key may be used.
     pub enabled: bool,
     /// The argon2id PHC string of the current secret.
@@ -80,12 +80,12 @@ pub struct NewKeyRecord {
     pub kind: KeyKind,
     /// Whether the key may administer keys (superuser keys only).
     pub admin_functions: bool,
-    /// Scope names.
-    pub scopes: Vec<String>,
+    /// What the key allows.
+    pub scopes: Scopes,
     /// When the key stops working, if ever.
     pub expires_at: Option<Timestamp>,
-    /// CIDR networks; empty for any.
-    pub networks: Vec<String>,
+    /// Networks requests may come from; empty for any.
+    pub networks: Vec<Network>,
     /// The argon2id PHC string of the secret.
     pub secret_hash: String,
 }
@@ -105,14 +105,14 @@ impl fmt::Debug for NewKeyRecord {
 pub struct KeyRecordUpdate {
     /// A new description.
     pub description: Option<String>,
-    /// New scope names.
-    pub scopes: Option<Vec<String>>,
+    /// New scopes.
+    pub scopes: Option<Scopes>,
     /// Grant or take away admin functions (superuser keys only).
     pub admin_functions: Option<bool>,
     /// A new expiry, or `Some(None)` for none.
     pub expires_at: Option<Option<Timestamp>>,
-    /// New CIDR networks; empty for any.
-    pub networks: Option<Vec<String>>,
+    /// New networks; empty for any.
+    pub networks: Option<Vec<Network>>,
     /// A superuser key's new default agent, or `Some(None)` for none.
     pub default_agent: Option<Option<AgentId>>,
 }
@@ -128,8 +128,8 @@ pub struct TokenRecord {
     pub key_generation: u64,
     /// The person the token acts as.
     pub person: ActAs,
-    /// The scope names the token allows.
-    pub scopes: Vec<String>,
+    /// What the token allows.
+    pub scopes: Scopes,
     /// The argon2id PHC string of the token.
     pub secret_hash: String,
     /// When it was minted.
@@ -166,8 +166,8 @@ pub struct NewTokenRecord {
     pub key_generation: u64,
     /// The person it acts as.
     pub person: ActAs,
-    /// Scope names.
-    pub scopes: Vec<String>,
+    /// What the token allows.
+    pub scopes: Scopes,
     /// The argon2id PHC string of the token.
     pub secret_hash: String,
     /// When it expires.
@@ -215,10 +215,6 @@ const TOKEN_COLUMNS: &str = "id, key_id, key_generation, agent_id, requester_id,
 const AGENT_KEY: i64 = 1;
 const SUPERUSER_KEY: i64 = 2;
 
-fn words(text: &str) -> Vec<String> {
-    text.split_whitespace().map(str::to_owned).collect()
-}
-
 fn read_u64(r: &Row<'_>, col: usize) -> rusqlite::Result<u64> {
     let value: i64 = r.get(col)?;
     u64::try_from(value).map_err(|_| bad_code(col, "generation", value))
@@ -243,9 +239,9 @@ fn read_key(r: &Row<'_>) -> rusqlite::Result<KeyRecord> {
         description: r.get(1)?,
         kind,
         admin_functions: r.get(5)?,
-        scopes: words(&r.get::<_, String>(6)?),
+        scopes: read_scopes(r, 6)?,
         expires_at: r.get::<_, Option<i64>>(7)?.map(Timestamp::from_millis),
-        networks: words(&r.get::<_, String>(8)?),
+        networks: read_networks(r, 8)?,
         enabled: r.get(9)?,
         secret_hash: r.get(10)?,
         generation: read_u64(r, 11)?,
@@ -268,7 +264,7 @@ fn read_token(r: &Row<'_>) -> rusqlite::Result<TokenRecord> {
         key: KeyId::new(r.get(1)?),
         key_generation: read_u64(r, 2)?,
         person,
-        scopes: words(&r.get::<_, String>(5)?),
+        scopes: read_scopes(r, 5)?,
         secret_hash: r.get(6)?,
         created_at: Timestamp::from_millis(r.get(7)?),
         expires_at: Timestamp::from_millis(r.get(8)?),
@@ -372,9 +368,9 @@ impl Store {
             agent.map(AgentId::get),
             default_agent.map(AgentId::get),
             input.admin_functions,
-            input.scopes.join(" "),
+            scopes_text(input.scopes),
             input.expires_at.map(Timestamp::as_millis),
-            input.networks.join(" "),
+            networks_text(&input.networks),
             input.secret_hash,
             at.as_millis(),
         ])?;
@@ -390,7 +386,7 @@ impl Store {
                 "description": description,
                 "kind": input.kind,
                 "admin_functions": input.admin_functions,
-                "scopes": input.scopes,
+                "scopes": scope_names(input.scopes),
             }),
         )?;
         load_key(tx, id)
@@ -487,14 +483,18 @@ impl Store {
         let mut after = before.clone();
         let mut changes = Vec::new();
         let text = |t: &String| HistoryValue::Text(t.clone());
-        let names = |n: &Vec<String>| HistoryValue::Names(n.clone());
+        let scopes = |s: &Scopes| {
+            HistoryValue::Names(scope_names(*s).into_iter().map(str::to_owned).collect())
+        };
+        let networks =
+            |n: &Vec<Network>| HistoryValue::Names(n.iter().map(ToString::to_string).collect());
         let flag = |b: &bool| HistoryValue::Bool(*b);
         let time = |t: &Option<Timestamp>| t.map_or(HistoryValue::None, HistoryValue::Time);
         {
             use HistoryField as F;
             let c = &mut changes;
             set(c, F::Description, &mut after.description, description, text);
-            set(c, F::Scopes, &mut after.scopes, update.scopes, names);
+            set(c, F::Scopes, &mut after.scopes, update.scopes, scopes);
             set(
                 c,
                 F::AdminFunctions,
@@ -509,7 +509,13 @@ impl Store {
                 update.expires_at,
                 time,
             );
-            set(c, F::Networks, &mut after.networks, update.networks, names);
+            set(
+                c,
+                F::Networks,
+                &mut after.networks,
+                update.networks,
+                networks,
+            );
         }
         if let Some(default) = update.default_agent {
             let KeyKind::Superuser { default_agent } = before.kind else {
@@ -554,10 +560,10 @@ impl Store {
         .execute(params![
             id.get(),
             after.description,
-            after.scopes.join(" "),
+            scopes_text(after.scopes),
             after.admin_functions,
             after.expires_at.map(Timestamp::as_millis),
-            after.networks.join(" "),
+            networks_text(&after.networks),
             default_agent.map(AgentId::get),
             at.as_millis(),
         ])?;
@@ -703,7 +709,7 @@ impl Store {
                 generation_param(input.key_generation),
                 agent,
                 requester,
-                input.scopes.join(" "),
+                scopes_text(input.scopes),
                 input.secret_hash,
                 at.as_millis(),
                 input.expires_at.as_millis(),
@@ -723,7 +729,7 @@ impl Store {
                     "key": input.key,
                     "token": input.id,
                     "person": input.person,
-                    "scopes": input.scopes,
+                    "scopes": scope_names(input.scopes),
                     "expires_at": input.expires_at,
                 }),
             )?;
@@ -758,27 +764,59 @@ impl Store {
     ) -> Result<TokenRecord> {
         self.write(|tx| {
             let token = load_token(tx, id)?;
-            if token.revoked {
-                return Ok(token);
+            if !token.revoked {
+                self.revoke_in(tx, at, by, &token)?;
             }
-            tx.prepare_cached("UPDATE access_tokens SET revoked = 1 WHERE id = ?1")?
-                .execute([id.get()])?;
-            record(
-                tx,
-                at,
-                by,
-                HistorySubject::Key(token.key),
-                &Change::TokenRevoked { token: id },
-            )?;
-            self.event(
-                tx,
-                at,
-                by,
-                EventKind::TokenRevoked,
-                json!({ "key": token.key, "token": id }),
-            )?;
             load_token(tx, id)
         })
+    }
+
+    /// Revokes every live access token acting as `agent`, inside the caller's transaction (an
+    /// agent being disabled: its tokens die for good, even if it is enabled again).
+    pub(crate) fn revoke_agent_tokens(
+        &self,
+        tx: &Connection,
+        at: Timestamp,
+        by: &Attribution,
+        agent: AgentId,
+    ) -> Result<()> {
+        let tokens = tx
+            .prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE agent_id = ?1 AND revoked = 0"
+            ))?
+            .query_map([agent.get()], read_token)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for token in &tokens {
+            self.revoke_in(tx, at, by, token)?;
+        }
+        Ok(())
+    }
+
+    /// Marks `token` revoked, with its history entry and event.
+    fn revoke_in(
+        &self,
+        tx: &Connection,
+        at: Timestamp,
+        by: &Attribution,
+        token: &TokenRecord,
+    ) -> Result<()> {
+        tx.prepare_cached("UPDATE access_tokens SET revoked = 1 WHERE id = ?1")?
+            .execute([token.id.get()])?;
+        record(
+            tx,
+            at,
+            by,
+            HistorySubject::Key(token.key),
+            &Change::TokenRevoked { token: token.id },
+        )?;
+        self.event(
+            tx,
+            at,
+            by,
+            EventKind::TokenRevoked,
+            json!({ "key": token.key, "token": token.id }),
+        )?;
+        Ok(())
     }
 
     /// Deletes the rows of tokens that expired before `before` (housekeeping: their minting
@@ -912,9 +950,12 @@ mod tests {
             description: "  Billing sync ".into(),
             kind,
             admin_functions: false,
-            scopes: vec!["tickets.read".into(), "tickets.reply".into()],
+            scopes: "tickets.read tickets.reply".parse().unwrap(),
             expires_at: None,
-            networks: vec!["10.0.0.0/8".into(), "2001:db8::/32".into()],
+            networks: vec![
+                "10.0.0.0/8".parse().unwrap(),
+                "2001:db8::/32".parse().unwrap(),
+            ],
             secret_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA".into(),
         }
     }
@@ -941,8 +982,8 @@ mod tests {
             .unwrap();
         assert_eq!(key.description, "Billing sync");
         assert_eq!(key.kind, KeyKind::Agent { agent: ann });
-        assert_eq!(key.scopes, ["tickets.read", "tickets.reply"]);
-        assert_eq!(key.networks, ["10.0.0.0/8", "2001:db8::/32"]);
+        assert_eq!(key.scopes.to_string(), "tickets.read tickets.reply");
+        assert_eq!(networks_text(&key.networks), "10.0.0.0/8 2001:db8::/32");
         assert_eq!(
             (key.enabled, key.generation, key.previous.clone()),
             (true, 1, None)
@@ -1007,12 +1048,12 @@ mod tests {
             .unwrap();
         let t1 = T0.add_millis(1_000);
         let update = KeyRecordUpdate {
-            scopes: Some(vec!["tickets.read".into()]),
+            scopes: Some("tickets.read".parse().unwrap()),
             networks: Some(Vec::new()),
             ..KeyRecordUpdate::default()
         };
         let updated = store.update_key(t1, &SYSTEM, key.id, update).unwrap();
-        assert_eq!(updated.scopes, ["tickets.read"]);
+        assert_eq!(updated.scopes.to_string(), "tickets.read");
         assert!(updated.networks.is_empty());
         assert_eq!(
             (&updated.secret_hash, updated.generation, updated.updated_at),
@@ -1094,7 +1135,7 @@ mod tests {
                     key: key.id,
                     key_generation: generation,
                     person,
-                    scopes: vec!["tickets.read".into()],
+                    scopes: "tickets.read".parse().unwrap(),
                     secret_hash: "$argon2id$token".into(),
                     expires_at: T0.add_millis(3_600_000),
                 },

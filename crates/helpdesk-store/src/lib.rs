@@ -29,7 +29,7 @@ pub use error::{DatabaseError, Entity, StoreError};
 pub use keys::{
     KeyLogRecord, KeyRecord, KeyRecordUpdate, NewKeyRecord, NewTokenRecord, TokenRecord,
 };
-pub use outbox::{ConsumerInfo, EventBatch, StartFrom};
+pub use outbox::{ConsumerInfo, ConsumerOwner, EventBatch, StartFrom};
 pub use people::PolicyData;
 pub use plugins::{
     AppAgentSpec, DeadLetterRecord, InstallKey, InstallKeyChange, InstallRecord,
@@ -174,6 +174,24 @@ impl Store {
         // The copy is a rollback-journal database; make it WAL like its source.
         dst.pragma_update(None, "journal_mode", "WAL")?;
         Ok(())
+    }
+
+    /// The key of the keyed hash behind plugin delivery numbers (random, made with the
+    /// database).
+    pub fn delivery_key(&self) -> Result<[u8; 16]> {
+        self.read(|tx| {
+            let value: Vec<u8> = tx.query_row(
+                "SELECT value FROM meta WHERE name = 'delivery_key'",
+                [],
+                |r| r.get(0),
+            )?;
+            value.try_into().map_err(|_| {
+                StoreError::Invalid(helpdesk_domain::ValidationError::Malformed {
+                    field: "delivery_key",
+                    reason: "the stored key is not 16 bytes".to_owned(),
+                })
+            })
+        })
     }
 
     /// Runs SQLite's `PRAGMA integrity_check` and returns its findings (`["ok"]` when sound).

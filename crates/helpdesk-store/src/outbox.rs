@@ -1,7 +1,7 @@
 //! The durable outbox: events appended in the writer's transaction, read by named consumers that
 //! each keep their own cursor.
 
-use helpdesk_domain::{Attribution, DepartmentId, Event, EventKind, TicketId, Timestamp};
+use helpdesk_domain::{AgentId, Attribution, DepartmentId, Event, EventKind, TicketId, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::Store;
@@ -131,19 +131,99 @@ fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
 const EVENT_COLUMNS: &str =
     "seq, kind, at, by_kind, by_id, by_key, by_token, by_install, ticket_id, department_id, data";
 
+/// Who an outbox consumer belongs to. Each owner has its own names: a consumer is reached only
+/// by its owner, and the core's own queues (those of plugin installs) by the core alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConsumerOwner {
+    /// The core itself: the queues feeding plugin installs.
+    Core,
+    /// The embedding application's system principal.
+    System,
+    /// An agent (whichever key or token it acts through).
+    Agent(AgentId),
+}
+
+impl ConsumerOwner {
+    fn columns(self) -> (i64, i64) {
+        match self {
+            Self::Core => (0, 0),
+            Self::System => (1, 0),
+            Self::Agent(id) => (2, id.get()),
+        }
+    }
+}
+
+/// The cursor of `owner`'s consumer `name`, if it exists.
+pub(crate) fn cursor(conn: &Connection, owner: ConsumerOwner, name: &str) -> Result<Option<i64>> {
+    let (kind, id) = owner.columns();
+    Ok(conn
+        .prepare_cached(
+            "SELECT cursor FROM outbox_consumers WHERE owner_kind = ?1 AND owner_id = ?2 AND name = ?3",
+        )?
+        .query_row(params![kind, id, name], |r| r.get(0))
+        .optional()?)
+}
+
+fn existing_cursor(conn: &Connection, owner: ConsumerOwner, name: &str) -> Result<i64> {
+    cursor(conn, owner, name)?.ok_or_else(|| not_found(Entity::Consumer, name))
+}
+
+/// Moves `owner`'s consumer `name` to `cursor`.
+pub(crate) fn set_cursor(
+    conn: &Connection,
+    owner: ConsumerOwner,
+    name: &str,
+    cursor: i64,
+) -> Result<()> {
+    let (kind, id) = owner.columns();
+    conn.prepare_cached(
+        "UPDATE outbox_consumers SET cursor = ?4 WHERE owner_kind = ?1 AND owner_id = ?2 AND name = ?3",
+    )?
+    .execute(params![kind, id, name, cursor])?;
+    Ok(())
+}
+
+/// Creates `owner`'s consumer `name` at `cursor`.
+pub(crate) fn insert_consumer(
+    conn: &Connection,
+    owner: ConsumerOwner,
+    name: &str,
+    cursor: i64,
+    at: Timestamp,
+) -> Result<()> {
+    let (kind, id) = owner.columns();
+    conn.prepare_cached(
+        "INSERT INTO outbox_consumers (owner_kind, owner_id, name, cursor, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![kind, id, name, cursor, at.as_millis()])?;
+    Ok(())
+}
+
+/// Deletes `owner`'s consumer `name`; whether it existed.
+pub(crate) fn delete_consumer(conn: &Connection, owner: ConsumerOwner, name: &str) -> Result<bool> {
+    let (kind, id) = owner.columns();
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM outbox_consumers WHERE owner_kind = ?1 AND owner_id = ?2 AND name = ?3",
+        )?
+        .execute(params![kind, id, name])?
+        > 0)
+}
+
 impl Store {
-    /// Registers a consumer, or returns the existing one's cursor unchanged (idempotent).
-    pub fn register_consumer(&self, name: &str, at: Timestamp, start: StartFrom) -> Result<u64> {
+    /// Registers `owner`'s consumer `name`, or returns the existing one's cursor unchanged
+    /// (idempotent).
+    pub fn register_consumer(
+        &self,
+        owner: ConsumerOwner,
+        name: &str,
+        at: Timestamp,
+        start: StartFrom,
+    ) -> Result<u64> {
         check_name(name)?;
         self.write(|tx| {
-            let existing: Option<i64> = tx
-                .query_row(
-                    "SELECT cursor FROM outbox_consumers WHERE name = ?1",
-                    [name],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(cursor) = existing {
+            if let Some(cursor) = cursor(tx, owner, name)? {
                 return Ok(u64::try_from(cursor).unwrap_or(0));
             }
             let head = head(tx)?;
@@ -156,37 +236,33 @@ impl Store {
                 StartFrom::Now => head,
                 StartFrom::After(seq) => i64::try_from(seq).unwrap_or(i64::MAX).min(head),
             };
-            tx.execute(
-                "INSERT INTO outbox_consumers (name, cursor, created_at) VALUES (?1, ?2, ?3)",
-                params![name, cursor, at.as_millis()],
-            )?;
+            insert_consumer(tx, owner, name, cursor, at)?;
             Ok(u64::try_from(cursor).unwrap_or(0))
         })
     }
 
-    /// Removes a consumer; events only it was holding back become eligible for pruning.
-    pub fn remove_consumer(&self, name: &str) -> Result<()> {
+    /// Removes `owner`'s consumer `name`; events only it was holding back become eligible for
+    /// pruning.
+    pub fn remove_consumer(&self, owner: ConsumerOwner, name: &str) -> Result<()> {
         self.write(|tx| {
-            let n = tx.execute("DELETE FROM outbox_consumers WHERE name = ?1", [name])?;
-            if n == 0 {
+            if !delete_consumer(tx, owner, name)? {
                 return Err(not_found(Entity::Consumer, name));
             }
             prune_acknowledged(tx)
         })
     }
 
-    /// The next events after the consumer's cursor, at most `limit`. Reading does not move the
-    /// cursor; [`Store::ack_events`] does, so a crash between the two redelivers (at least once).
-    pub fn read_events(&self, name: &str, limit: usize) -> Result<EventBatch> {
+    /// The next events after the cursor of `owner`'s consumer `name`, at most `limit`. Reading
+    /// does not move the cursor; [`Store::ack_events`] does, so a crash between the two
+    /// redelivers (at least once).
+    pub fn read_events(
+        &self,
+        owner: ConsumerOwner,
+        name: &str,
+        limit: usize,
+    ) -> Result<EventBatch> {
         self.read(|tx| {
-            let cursor: i64 = tx
-                .query_row(
-                    "SELECT cursor FROM outbox_consumers WHERE name = ?1",
-                    [name],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .ok_or_else(|| not_found(Entity::Consumer, name))?;
+            let cursor = existing_cursor(tx, owner, name)?;
             let limit = i64::try_from(limit.min(10_000)).unwrap_or(10_000);
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {EVENT_COLUMNS} FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2"
@@ -208,14 +284,12 @@ impl Store {
         })
     }
 
-    /// Moves the consumer's cursor to `seq` (everything up to it is handled) and prunes events
-    /// every consumer has acknowledged. Acknowledging backwards or past the newest event is refused.
-    pub fn ack_events(&self, name: &str, seq: u64) -> Result<()> {
+    /// Moves the cursor of `owner`'s consumer `name` to `seq` (everything up to it is handled)
+    /// and prunes events every consumer has acknowledged. Acknowledging backwards or past the
+    /// newest event is refused.
+    pub fn ack_events(&self, owner: ConsumerOwner, name: &str, seq: u64) -> Result<()> {
         self.write(|tx| {
-            let cursor: i64 = tx
-                .query_row("SELECT cursor FROM outbox_consumers WHERE name = ?1", [name], |r| r.get(0))
-                .optional()?
-                .ok_or_else(|| not_found(Entity::Consumer, name))?;
+            let cursor = existing_cursor(tx, owner, name)?;
             let seq = i64::try_from(seq).unwrap_or(i64::MAX);
             let head = head(tx)?;
             if seq < cursor || seq > head {
@@ -223,19 +297,20 @@ impl Store {
                     "cannot acknowledge {seq} for `{name}`: its cursor is at {cursor} and the newest event is {head}"
                 )));
             }
-            tx.execute("UPDATE outbox_consumers SET cursor = ?2 WHERE name = ?1", params![name, seq])?;
+            set_cursor(tx, owner, name, seq)?;
             prune_acknowledged(tx)
         })
     }
 
-    /// Every consumer with its cursor and lag.
-    pub fn consumers(&self) -> Result<Vec<ConsumerInfo>> {
+    /// `owner`'s consumers with their cursors and lag, by name.
+    pub fn consumers(&self, owner: ConsumerOwner) -> Result<Vec<ConsumerInfo>> {
+        let (kind, id) = owner.columns();
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT name, cursor, (SELECT count(*) FROM outbox o WHERE o.seq > c.cursor)
-                 FROM outbox_consumers c ORDER BY name",
+                 FROM outbox_consumers c WHERE owner_kind = ?1 AND owner_id = ?2 ORDER BY name",
             )?;
-            let rows = stmt.query_map([], |r| {
+            let rows = stmt.query_map(params![kind, id], |r| {
                 Ok(ConsumerInfo {
                     name: r.get(0)?,
                     cursor: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
@@ -263,7 +338,7 @@ impl Store {
 
 /// Deletes events that every consumer has acknowledged. With no consumer, events stay until the
 /// retention limit drops them, so a consumer registered later can still start from the oldest.
-fn prune_acknowledged(conn: &Connection) -> Result<()> {
+pub(crate) fn prune_acknowledged(conn: &Connection) -> Result<()> {
     let slowest: Option<i64> =
         conn.query_row("SELECT min(cursor) FROM outbox_consumers", [], |r| r.get(0))?;
     if let Some(slowest) = slowest {

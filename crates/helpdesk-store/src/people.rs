@@ -2,9 +2,9 @@
 
 use helpdesk_domain::{
     AccessLevel, Agent, AgentId, AgentUpdate, Attribution, Change, Department, DepartmentId,
-    EventKind, FieldDefinition, FieldId, HistoryField, HistorySubject, HistoryValue, Membership,
-    NewAgent, NewFieldDefinition, NewRequester, Organization, OrganizationId, Requester,
-    RequesterId, Role, RoleId, Timestamp, normalize_email, normalize_name,
+    EventKind, FieldDefinition, FieldId, HistoryField, HistorySubject, HistoryValue, InstallId,
+    Membership, NewAgent, NewFieldDefinition, NewRequester, Organization, OrganizationId,
+    Requester, RequesterId, Role, RoleId, Scopes, Timestamp, normalize_email, normalize_name,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
@@ -13,9 +13,12 @@ use crate::Store;
 use crate::error::{Entity, Result, StoreError, not_found, rule};
 use crate::history::{record, record_sets};
 use crate::outbox::{NewEvent, append};
-use crate::row::{bad_code, from_json, is_unique_violation, to_json};
+use crate::row::{
+    bad_code, from_json, is_unique_violation, read_scopes, scope_names, scopes_text, to_json,
+};
 
-const AGENT_COLUMNS: &str = "id, name, email, active, admin, only_assigned, created_at, updated_at";
+const AGENT_COLUMNS: &str =
+    "id, name, email, active, admin, only_assigned, created_at, updated_at, app_install";
 
 /// The id of the built-in `agent` role, given to every new agent.
 const AGENT_ROLE: i64 = 2;
@@ -30,6 +33,7 @@ fn read_agent(r: &Row<'_>) -> rusqlite::Result<Agent> {
         only_assigned: r.get(5)?,
         roles: Vec::new(),
         departments: Vec::new(),
+        app_install: r.get::<_, Option<i64>>(8)?.map(InstallId::new),
         created_at: Timestamp::from_millis(r.get(6)?),
         updated_at: Timestamp::from_millis(r.get(7)?),
     })
@@ -91,11 +95,10 @@ fn load_all_agents(conn: &Connection) -> Result<Vec<Agent>> {
 }
 
 fn read_role(r: &Row<'_>) -> rusqlite::Result<Role> {
-    let permissions: String = r.get(2)?;
     Ok(Role {
         id: RoleId::new(r.get(0)?),
         name: r.get(1)?,
-        permissions: permissions.split_whitespace().map(str::to_owned).collect(),
+        permissions: read_scopes(r, 2)?,
         builtin: r.get(3)?,
     })
 }
@@ -316,6 +319,9 @@ impl Store {
                     "UPDATE agents SET active = ?2 WHERE id = ?1",
                     params![id.get(), active],
                 )?;
+                if !active {
+                    self.revoke_agent_tokens(tx, at, by, id)?;
+                }
                 changes.push((
                     HistoryField::Active,
                     HistoryValue::Bool(before.active),
@@ -504,24 +510,24 @@ impl Store {
         })
     }
 
-    /// Creates a role with the given permissions (scope names, validated by the caller).
+    /// Creates a role with the given permissions.
     pub fn create_role(
         &self,
         at: Timestamp,
         by: &Attribution,
         name: &str,
-        permissions: &[String],
+        permissions: Scopes,
     ) -> Result<Role> {
         let name = normalize_name("name", name, &self.limits)?;
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO roles (name, name_norm, permissions, builtin, created_at) VALUES (?1, ?2, ?3, 0, ?4)",
-                params![name, name.to_lowercase(), permissions.join(" "), at.as_millis()],
+                params![name, name.to_lowercase(), scopes_text(permissions), at.as_millis()],
             )
             .map_err(unique(Entity::Role, "name", &name))?;
             let id = RoleId::new(tx.last_insert_rowid());
             record(tx, at, by, HistorySubject::Role(id), &Change::Created)?;
-            self.event(tx, at, by, EventKind::RoleCreated, json!({ "role": id, "name": name, "permissions": permissions }))?;
+            self.event(tx, at, by, EventKind::RoleCreated, json!({ "role": id, "name": name, "permissions": scope_names(permissions) }))?;
             load_role(tx, id)
         })
     }
@@ -532,7 +538,7 @@ impl Store {
         at: Timestamp,
         by: &Attribution,
         id: RoleId,
-        permissions: &[String],
+        permissions: Scopes,
     ) -> Result<Role> {
         self.write(|tx| {
             let before = load_role(tx, id)?;
@@ -547,12 +553,15 @@ impl Store {
             }
             tx.execute(
                 "UPDATE roles SET permissions = ?2 WHERE id = ?1",
-                params![id.get(), permissions.join(" ")],
+                params![id.get(), scopes_text(permissions)],
             )?;
+            let names = |s: Scopes| {
+                HistoryValue::Names(scope_names(s).into_iter().map(str::to_owned).collect())
+            };
             let change = Change::Set {
                 field: HistoryField::Permissions,
-                old: HistoryValue::Names(before.permissions.clone()),
-                new: HistoryValue::Names(permissions.to_vec()),
+                old: names(before.permissions),
+                new: names(permissions),
             };
             record(tx, at, by, HistorySubject::Role(id), &change)?;
             self.event(
@@ -560,7 +569,7 @@ impl Store {
                 at,
                 by,
                 EventKind::RoleUpdated,
-                json!({ "role": id, "permissions": permissions }),
+                json!({ "role": id, "permissions": scope_names(permissions) }),
             )?;
             load_role(tx, id)
         })

@@ -4,7 +4,8 @@
 
 use helpdesk_domain::{
     AccessLevel, AgentId, Attribution, Change, DepartmentId, Event, EventKind, HistoryField,
-    HistorySubject, HistoryValue, InstallId, KeyId, KeyKind, RoleId, Timestamp, ValidationError,
+    HistorySubject, HistoryValue, InstallId, KeyId, KeyKind, RoleId, Scopes, Timestamp,
+    ValidationError,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
@@ -13,7 +14,13 @@ use crate::Store;
 use crate::error::{Entity, Result, StoreError, not_found, rule};
 use crate::history::record;
 use crate::keys::{KeyRecord, KeyRecordUpdate, NewKeyRecord};
-use crate::row::{attribution_params, bad_code, from_json, is_unique_violation, to_json};
+use crate::outbox::{
+    ConsumerOwner, cursor, delete_consumer, insert_consumer, prune_acknowledged, set_cursor,
+};
+use crate::row::{
+    attribution_params, bad_code, from_json, is_unique_violation, read_scopes, scope_names,
+    scopes_text, to_json,
+};
 
 fn install_key_rule() -> StoreError {
     rule(
@@ -47,7 +54,7 @@ pub struct InstallRecord {
     /// SHA-256 of the wasm, in hex.
     pub wasm_hash: String,
     /// Granted scope names, in canonical order.
-    pub granted: Vec<String>,
+    pub granted: Scopes,
     /// The install's app identity.
     pub app_agent: AgentId,
     /// The install's API key, once keys are bound to installs.
@@ -56,6 +63,8 @@ pub struct InstallRecord {
     pub state: InstallStateRecord,
     /// Failed delivery attempts in a row.
     pub consecutive_failures: u32,
+    /// Outbox events dropped by retention before the install took them onto its queue.
+    pub missed_events: u64,
     /// Who installed it.
     pub installed_by: Attribution,
     /// When.
@@ -92,7 +101,7 @@ pub struct NewInstallRecord {
     /// SHA-256 of `wasm`, in hex.
     pub wasm_hash: String,
     /// Granted scope names.
-    pub granted: Vec<String>,
+    pub granted: Scopes,
     /// The app identity to create.
     pub app_agent: AppAgentSpec,
     /// Initial settings.
@@ -143,7 +152,7 @@ pub struct UpgradeRecord {
     /// SHA-256 of `wasm`, in hex.
     pub wasm_hash: String,
     /// The grant from now on.
-    pub granted: Vec<String>,
+    pub granted: Scopes,
     /// A key for an install that has none and gets a non-empty grant.
     pub new_key: Option<InstallKey>,
 }
@@ -189,7 +198,8 @@ pub fn consumer_name(id: InstallId) -> String {
 }
 
 const INSTALL_COLUMNS: &str = "id, plugin_id, version, manifest, wasm_hash, granted, app_agent_id, key_id, \
-     state, state_reason, consecutive_failures, installed_by_kind, installed_by_id, installed_at, updated_at";
+     state, state_reason, consecutive_failures, installed_by_kind, installed_by_id, installed_at, updated_at, \
+     missed_events";
 
 fn read_install(r: &Row<'_>) -> rusqlite::Result<InstallRecord> {
     let state: i64 = r.get(8)?;
@@ -200,7 +210,6 @@ fn read_install(r: &Row<'_>) -> rusqlite::Result<InstallRecord> {
         2 => InstallStateRecord::AutoDisabled(reason.unwrap_or_default()),
         other => return Err(bad_code(8, "install state", other)),
     };
-    let granted: String = r.get(5)?;
     let by_kind: i64 = r.get(11)?;
     let by_id: Option<i64> = r.get(12)?;
     let actor = match (by_kind, by_id) {
@@ -214,7 +223,7 @@ fn read_install(r: &Row<'_>) -> rusqlite::Result<InstallRecord> {
         version: r.get(2)?,
         manifest: from_json(3, &r.get::<_, String>(3)?)?,
         wasm_hash: r.get(4)?,
-        granted: granted.split_whitespace().map(str::to_owned).collect(),
+        granted: read_scopes(r, 5)?,
         app_agent: AgentId::new(r.get::<_, Option<i64>>(6)?.unwrap_or(0)),
         key: r.get::<_, Option<i64>>(7)?.map(KeyId::new),
         state,
@@ -222,6 +231,7 @@ fn read_install(r: &Row<'_>) -> rusqlite::Result<InstallRecord> {
         installed_by: Attribution::direct(actor),
         installed_at: Timestamp::from_millis(r.get(13)?),
         updated_at: Timestamp::from_millis(r.get(14)?),
+        missed_events: u64::try_from(r.get::<_, i64>(15)?).unwrap_or(0),
     })
 }
 
@@ -232,6 +242,11 @@ fn load_install(conn: &Connection, id: InstallId) -> Result<InstallRecord> {
     .query_row([id.get()], read_install)
     .optional()?
     .ok_or_else(|| not_found(Entity::Install, id))
+}
+
+/// Scopes as a history value.
+fn names(scopes: Scopes) -> HistoryValue {
+    HistoryValue::Names(scope_names(scopes).into_iter().map(str::to_owned).collect())
 }
 
 fn state_params(state: &InstallStateRecord) -> (i64, Option<&str>) {
@@ -303,7 +318,7 @@ impl Store {
                 new.version,
                 to_json(&new.manifest)?,
                 new.wasm_hash,
-                new.granted.join(" "),
+                scopes_text(new.granted),
                 bk,
                 bi,
                 at.as_millis()
@@ -324,14 +339,15 @@ impl Store {
             // the reserved `.invalid` domain), shown as the app in history.
             let email = format!("app-{id}@plugins.invalid");
             tx.prepare_cached(
-                "INSERT INTO agents (name, email, email_norm, active, admin, created_at, updated_at)
-                 VALUES (?1, ?2, ?2, 1, ?3, ?4, ?4)",
+                "INSERT INTO agents (name, email, email_norm, active, admin, created_at, updated_at, app_install)
+                 VALUES (?1, ?2, ?2, 1, ?3, ?4, ?4, ?5)",
             )?
             .execute(params![
                 new.app_agent.name,
                 email,
                 new.app_agent.admin,
-                at.as_millis()
+                at.as_millis(),
+                id.get()
             ])?;
             let agent = AgentId::new(tx.last_insert_rowid());
             for role in &new.app_agent.roles {
@@ -347,7 +363,7 @@ impl Store {
             tx.prepare_cached("UPDATE plugin_installs SET app_agent_id = ?2 WHERE id = ?1")?
                 .execute(params![id.get(), agent.get()])?;
             let key = match &new.key {
-                Some(key) => Some(self.issue_install_key(tx, at, by, id, agent, &new.granted, key)?),
+                Some(key) => Some(self.issue_install_key(tx, at, by, id, agent, new.granted, key)?),
                 None => None,
             };
             for (name, value) in &new.settings {
@@ -358,11 +374,9 @@ impl Store {
                 [],
                 |r| r.get(0),
             )?;
-            tx.prepare_cached(
-                "INSERT INTO outbox_consumers (name, cursor, created_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor",
-            )?
-            .execute(params![consumer_name(id), head, at.as_millis()])?;
+            let queue = consumer_name(id);
+            delete_consumer(tx, ConsumerOwner::Core, &queue)?;
+            insert_consumer(tx, ConsumerOwner::Core, &queue, head, at)?;
             record(tx, at, by, HistorySubject::Agent(agent), &Change::Created)?;
             self.event(
                 tx,
@@ -370,7 +384,7 @@ impl Store {
                 by,
                 EventKind::PluginInstalled,
                 json!({ "install": id, "plugin": new.plugin_id, "version": new.version,
-                        "agent": agent, "granted": new.granted }),
+                        "agent": agent, "granted": scope_names(new.granted) }),
             )?;
             Ok((load_install(tx, id)?, key))
         })
@@ -388,7 +402,7 @@ impl Store {
         by: &Attribution,
         id: InstallId,
         agent: AgentId,
-        granted: &[String],
+        granted: Scopes,
         key: &InstallKey,
     ) -> Result<KeyRecord> {
         let record = self.insert_key(
@@ -399,7 +413,7 @@ impl Store {
                 description: format!("plugin install {id}: {}", key.label),
                 kind: KeyKind::Agent { agent },
                 admin_functions: false,
-                scopes: granted.to_vec(),
+                scopes: granted,
                 expires_at: None,
                 networks: Vec::new(),
                 secret_hash: key.secret_hash.clone(),
@@ -424,17 +438,6 @@ impl Store {
             Ok(stmt
                 .query_map([], read_install)?
                 .collect::<rusqlite::Result<Vec<_>>>()?)
-        })
-    }
-
-    /// The install whose app identity is `agent`, if any.
-    pub fn install_of_agent(&self, agent: AgentId) -> Result<Option<InstallId>> {
-        self.read(|tx| {
-            Ok(tx
-                .prepare_cached("SELECT id FROM plugin_installs WHERE app_agent_id = ?1")?
-                .query_row([agent.get()], |r| r.get::<_, i64>(0))
-                .optional()?
-                .map(InstallId::new))
         })
     }
 
@@ -518,7 +521,7 @@ impl Store {
             granted,
             new_key,
         } = upgrade;
-        let (version, granted) = (version.as_str(), granted.as_slice());
+        let (version, granted) = (version.as_str(), *granted);
         self.write(|tx| {
             let before = load_install(tx, id)?;
             tx.prepare_cached(
@@ -534,7 +537,7 @@ impl Store {
                 version,
                 to_json(manifest)?,
                 wasm_hash,
-                granted.join(" "),
+                scopes_text(granted),
                 at.as_millis()
             ])?;
             let subject = HistorySubject::Agent(before.app_agent);
@@ -559,8 +562,8 @@ impl Store {
                     subject,
                     &Change::Set {
                         field: HistoryField::Permissions,
-                        old: HistoryValue::Names(before.granted.clone()),
-                        new: HistoryValue::Names(granted.to_vec()),
+                        old: names(before.granted),
+                        new: names(granted),
                     },
                 )?;
             }
@@ -570,7 +573,7 @@ impl Store {
                 by,
                 EventKind::PluginUpdated,
                 json!({ "install": id, "plugin": before.plugin_id, "change": "upgraded",
-                        "from": before.version, "to": version, "granted": granted }),
+                        "from": before.version, "to": version, "granted": scope_names(granted) }),
             )?;
             self.drop_unused_wasm(tx)?;
             // The install's key follows its grant: same scopes, none for an empty grant (and an
@@ -589,7 +592,7 @@ impl Store {
                 _ if before.granted == granted => InstallKeyChange::Unchanged,
                 (Some(key), false, _) => {
                     let update = KeyRecordUpdate {
-                        scopes: Some(granted.to_vec()),
+                        scopes: Some(granted),
                         ..KeyRecordUpdate::default()
                     };
                     InstallKeyChange::Written(self.change_key(tx, at, by, key, update)?)
@@ -643,10 +646,7 @@ impl Store {
                 }
                 None => InstallKeyChange::Unchanged,
             };
-            tx.execute(
-                "DELETE FROM outbox_consumers WHERE name = ?1",
-                [consumer_name(id)],
-            )?;
+            delete_consumer(tx, ConsumerOwner::Core, &consumer_name(id))?;
             tx.execute(
                 "UPDATE agents SET active = 0, updated_at = ?2 WHERE id = ?1",
                 params![before.app_agent.get(), at.as_millis()],
@@ -670,12 +670,7 @@ impl Store {
                 json!({ "install": id, "plugin": before.plugin_id }),
             )?;
             self.drop_unused_wasm(tx)?;
-            let slowest: Option<i64> =
-                tx.query_row("SELECT min(cursor) FROM outbox_consumers", [], |r| r.get(0))?;
-            if let Some(slowest) = slowest {
-                tx.prepare_cached("DELETE FROM outbox WHERE seq <= ?1")?
-                    .execute([slowest])?;
-            }
+            prune_acknowledged(tx)?;
             Ok(key)
         })
     }
@@ -799,16 +794,24 @@ impl Store {
 
     // ---- delivery ----------------------------------------------------------------------
 
-    /// Puts `events` on an install's delivery queue and moves its outbox consumer to `ack_to`,
-    /// in one transaction (a crash before it redelivers: at least once).
+    /// Puts `events` on an install's delivery queue, counts `missed` events that retention
+    /// dropped before the install took them, and moves its outbox consumer to `ack_to`, in one
+    /// transaction (a crash before it redelivers: at least once).
     pub fn enqueue_deliveries(
         &self,
         id: InstallId,
         events: &[Event],
+        missed: u64,
         ack_to: u64,
         now: Timestamp,
     ) -> Result<()> {
         self.write(|tx| {
+            if missed > 0 {
+                tx.prepare_cached(
+                    "UPDATE plugin_installs SET missed_events = missed_events + ?2 WHERE id = ?1",
+                )?
+                .execute(params![id.get(), i64::try_from(missed).unwrap_or(i64::MAX)])?;
+            }
             for event in events {
                 tx.prepare_cached(
                     "INSERT OR IGNORE INTO plugin_deliveries (install_id, seq, ticket_key, event, next_at)
@@ -822,13 +825,11 @@ impl Store {
                     now.as_millis()
                 ])?;
             }
-            tx.prepare_cached(
-                "UPDATE outbox_consumers SET cursor = max(cursor, ?2) WHERE name = ?1",
-            )?
-            .execute(params![
-                consumer_name(id),
-                i64::try_from(ack_to).unwrap_or(i64::MAX)
-            ])?;
+            let queue = consumer_name(id);
+            let ack_to = i64::try_from(ack_to).unwrap_or(i64::MAX);
+            let cursor = cursor(tx, ConsumerOwner::Core, &queue)?
+                .ok_or_else(|| not_found(Entity::Consumer, &queue))?;
+            set_cursor(tx, ConsumerOwner::Core, &queue, cursor.max(ack_to))?;
             Ok(())
         })
     }
@@ -996,15 +997,11 @@ impl Store {
             let oldest: Option<i64> =
                 tx.query_row("SELECT min(seq) FROM outbox", [], |r| r.get(0))?;
             let floor = oldest.map_or(after, |o| o - 1);
-            let cursor = after.max(floor);
-            let n = tx
-                .prepare_cached(
-                    "UPDATE outbox_consumers SET cursor = min(cursor, ?2) WHERE name = ?1",
-                )?
-                .execute(params![consumer_name(id), cursor])?;
-            if n == 0 {
-                return Err(not_found(Entity::Consumer, consumer_name(id)));
-            }
+            let queue = consumer_name(id);
+            let current = cursor(tx, ConsumerOwner::Core, &queue)?
+                .ok_or_else(|| not_found(Entity::Consumer, &queue))?;
+            let cursor = after.max(floor).min(current);
+            set_cursor(tx, ConsumerOwner::Core, &queue, cursor)?;
             Ok(u64::try_from(cursor).unwrap_or(0))
         })
     }
@@ -1033,7 +1030,7 @@ mod tests {
             manifest: json!({}),
             wasm: b"\0asm".to_vec(),
             wasm_hash: "h".into(),
-            granted: granted.iter().map(|g| g.to_string()).collect(),
+            granted: Scopes::parse(granted.iter().copied()).unwrap(),
             app_agent: AppAgentSpec {
                 name: "Probe (app)".into(),
                 admin: false,
@@ -1062,7 +1059,7 @@ mod tests {
             manifest: json!({}),
             wasm: b"\0asm".to_vec(),
             wasm_hash: "h".into(),
-            granted: granted.iter().map(|g| g.to_string()).collect(),
+            granted: Scopes::parse(granted.iter().copied()).unwrap(),
             new_key,
         }
     }
@@ -1098,7 +1095,7 @@ mod tests {
                 agent: installed.app_agent
             }
         );
-        assert_eq!(key.scopes, ["tickets.read"]);
+        assert_eq!(key.scopes.to_string(), "tickets.read");
         assert_eq!(
             key.description,
             format!("plugin install {}: Probe", installed.id)
@@ -1115,7 +1112,7 @@ mod tests {
             (key.id, Some(key.id)),
             "the same key"
         );
-        assert_eq!(widened.scopes, ["tickets.read", "tickets.update"]);
+        assert_eq!(widened.scopes.to_string(), "tickets.read tickets.update");
 
         let none = upgrade(&[], None);
         let (after, change) = store
@@ -1135,7 +1132,7 @@ mod tests {
         );
         assert_eq!(
             store.install(id).unwrap().granted,
-            Vec::<String>::new(),
+            Scopes::EMPTY,
             "nothing changed"
         );
         let again = upgrade(&["tickets.read"], install_key("Probe 2"));
@@ -1208,7 +1205,7 @@ mod tests {
             event(3, Some(7)),
             event(4, None),
         ];
-        store.enqueue_deliveries(id, &events, 4, now).unwrap();
+        store.enqueue_deliveries(id, &events, 0, 4, now).unwrap();
         let due = |at: i64| -> Vec<u64> {
             store
                 .due_deliveries(id, Timestamp::from_millis(at), 10)

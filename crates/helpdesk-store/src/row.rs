@@ -1,6 +1,8 @@
 //! Conversions between domain values and SQL columns shared by several tables.
 
-use helpdesk_domain::{Actor, AgentId, Attribution, InstallId, KeyId, RequesterId, TokenId};
+use helpdesk_domain::{
+    Action, Actor, AgentId, Attribution, InstallId, KeyId, Network, RequesterId, Scopes, TokenId,
+};
 use rusqlite::Row;
 
 /// The five attribution columns (`by_kind, by_id, by_key, by_token, by_install`) as SQL values.
@@ -65,4 +67,43 @@ pub(crate) fn bad_code(col: usize, what: &'static str, code: i64) -> rusqlite::E
 /// Whether an error is a UNIQUE constraint violation.
 pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
+/// Reads a set of scope names separated by spaces; a name this version does not know means the
+/// row is damaged, not that it grants nothing.
+pub(crate) fn read_scopes(row: &Row<'_>, col: usize) -> rusqlite::Result<Scopes> {
+    let text: String = row.get(col)?;
+    Scopes::parse(text.split_whitespace()).map_err(|e| bad_text(col, e))
+}
+
+/// Scopes as stored: their names, in canonical order, separated by spaces.
+pub(crate) fn scopes_text(scopes: Scopes) -> String {
+    scope_names(scopes).join(" ")
+}
+
+/// Scope names in canonical order, as events and history carry them.
+pub(crate) fn scope_names(scopes: Scopes) -> Vec<&'static str> {
+    scopes.iter().map(Action::name).collect()
+}
+
+/// Reads CIDR networks separated by spaces; one that does not parse means the row is damaged.
+pub(crate) fn read_networks(row: &Row<'_>, col: usize) -> rusqlite::Result<Vec<Network>> {
+    let text: String = row.get(col)?;
+    text.split_whitespace()
+        .map(|n| n.parse().map_err(|e| bad_text(col, e)))
+        .collect()
+}
+
+/// Networks as stored: CIDR texts separated by spaces.
+pub(crate) fn networks_text(networks: &[Network]) -> String {
+    networks
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A stored text that does not parse as what its column holds.
+fn bad_text(col: usize, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, Box::new(e))
 }

@@ -9,6 +9,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V1,
     include_str!("schema/v2_keys.sql"),
     include_str!("schema/v3_plugins.sql"),
+    include_str!("schema/v4_rules.sql"),
 ];
 
 /// The schema version this code writes.

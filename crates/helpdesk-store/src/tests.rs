@@ -86,7 +86,9 @@ fn a_failed_write_rolls_back_everything() {
 #[test]
 fn sequence_numbers_are_not_reused_after_pruning() {
     let store = store();
-    store.register_consumer("c", AT, StartFrom::Now).unwrap();
+    store
+        .register_consumer(ConsumerOwner::System, "c", AT, StartFrom::Now)
+        .unwrap();
     for i in 0..3 {
         store
             .create_agent(
@@ -100,9 +102,9 @@ fn sequence_numbers_are_not_reused_after_pruning() {
             )
             .unwrap();
     }
-    let batch = store.read_events("c", 10).unwrap();
+    let batch = store.read_events(ConsumerOwner::System, "c", 10).unwrap();
     let last = batch.events.last().unwrap().seq;
-    store.ack_events("c", last).unwrap();
+    store.ack_events(ConsumerOwner::System, "c", last).unwrap();
     assert_eq!(
         store.events_after(0, 10).unwrap().len(),
         0,
@@ -119,7 +121,14 @@ fn sequence_numbers_are_not_reused_after_pruning() {
             },
         )
         .unwrap();
-    assert_eq!(store.read_events("c", 10).unwrap().events[0].seq, last + 1);
+    assert_eq!(
+        store
+            .read_events(ConsumerOwner::System, "c", 10)
+            .unwrap()
+            .events[0]
+            .seq,
+        last + 1
+    );
 }
 
 #[test]

@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use helpdesk_domain::{
-    AccessLevel, Actor, AgentId, Attribution, Author, Change, DepartmentId, EventKind,
-    FieldDefinition, FieldValue, HistoryField, HistorySubject, HistoryValue, Message, MessageId,
-    MessageKind, NewMessage, NewTicket, OrganizationId, Priority, RequesterId, Status, Ticket,
-    TicketId, TicketUpdate, Timestamp, ValidationError,
+    AccessLevel, Actor, AgentId, Attribution, Author, Change, DeletedTicket, DepartmentId,
+    EventKind, FieldDefinition, FieldValue, HistoryField, HistorySubject, HistoryValue, Message,
+    MessageId, MessageKind, NewMessage, NewTicket, OrganizationId, Priority, RequesterId, Status,
+    Ticket, TicketId, TicketUpdate, Timestamp, ValidationError,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
@@ -730,6 +730,28 @@ impl Store {
         })
     }
 
+    /// What ticket `id` was when it was deleted, if it was deleted.
+    pub fn deleted_ticket(&self, id: TicketId) -> Result<Option<DeletedTicket>> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT department_id, assignee_id, requester_id, organization_id, deleted_at
+                     FROM deleted_tickets WHERE id = ?1",
+                )?
+                .query_row([id.get()], |r| {
+                    Ok(DeletedTicket {
+                        id,
+                        department: DepartmentId::new(r.get(0)?),
+                        assignee: r.get::<_, Option<i64>>(1)?.map(AgentId::new),
+                        requester: r.get::<_, Option<i64>>(2)?.map(RequesterId::new),
+                        organization: r.get::<_, Option<i64>>(3)?.map(OrganizationId::new),
+                        deleted_at: Timestamp::from_millis(r.get(4)?),
+                    })
+                })
+                .optional()?)
+        })
+    }
+
     /// Deletes a ticket with its messages, tags and field values. Its history stays, closed by a
     /// `deleted` entry.
     pub fn delete_ticket(&self, at: Timestamp, by: &Attribution, id: TicketId) -> Result<()> {
@@ -739,6 +761,19 @@ impl Store {
                 .execute([id.get()])?;
             tx.prepare_cached("DELETE FROM tickets WHERE id = ?1")?
                 .execute([id.get()])?;
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO deleted_tickets
+                     (id, department_id, assignee_id, requester_id, organization_id, deleted_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                id.get(),
+                ticket.department.get(),
+                ticket.assignee.map(AgentId::get),
+                ticket.requester.get(),
+                ticket.organization.map(OrganizationId::get),
+                at.as_millis()
+            ])?;
             record(tx, at, by, HistorySubject::Ticket(id), &Change::Deleted)?;
             self.ticket_event(
                 tx,

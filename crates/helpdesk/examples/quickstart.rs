@@ -179,7 +179,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "online backup written to {}; integrity check: {:?}",
         backup.display(),
-        desk.integrity_check()?
+        system.integrity_check()?
     );
     Ok(())
 }

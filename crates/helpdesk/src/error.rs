@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use std::sync::Arc;
 
-use helpdesk_authz::{Action, DenyReason, Policy, PolicyError};
+use helpdesk_authz::{Action, DenyReason, Policy, PolicyError, Scopes};
 use helpdesk_domain::{Entity, TicketId, ValidationError};
 use helpdesk_store::StoreError;
 
@@ -50,6 +50,13 @@ pub enum Error {
     /// The principal may not do this.
     #[error("denied: {0}")]
     Denied(Denied),
+    /// The principal came through a key or access token that has since been deleted,
+    /// regenerated, disabled, changed or revoked, or has expired: authenticate again. (An HTTP
+    /// application answers 401.)
+    #[error(
+        "the key or access token of this principal was changed, revoked or has expired: authenticate again"
+    )]
+    Revoked,
     /// Another handle, in this process or another, owns the database file.
     #[error("database `{}` is in use by another process or handle", path.display())]
     InUse {
@@ -102,6 +109,8 @@ enum DeniedKind {
         policy: Arc<Policy>,
     },
     Rule(&'static str),
+    /// Permissions handed out that the caller does not hold.
+    NotHeld(Scopes),
 }
 
 impl Denied {
@@ -114,6 +123,13 @@ impl Denied {
     pub(crate) fn rule(reason: &'static str) -> Self {
         Self {
             kind: DeniedKind::Rule(reason),
+        }
+    }
+
+    /// Handing out `scopes`, which the caller does not hold.
+    pub(crate) fn not_held(scopes: Scopes) -> Self {
+        Self {
+            kind: DeniedKind::NotHeld(scopes),
         }
     }
 
@@ -137,6 +153,10 @@ impl fmt::Display for Denied {
         match &self.kind {
             DeniedKind::Engine { reason, policy } => fmt::Display::fmt(&reason.explain(policy), f),
             DeniedKind::Rule(reason) => f.write_str(reason),
+            DeniedKind::NotHeld(scopes) => write!(
+                f,
+                "`{scopes}` is not held by the caller: only an administrator hands out permissions it does not hold"
+            ),
         }
     }
 }

@@ -530,6 +530,12 @@ pub enum AuthError {
         /// The agent.
         agent: AgentId,
     },
+    /// The agent to act as is a plugin's app identity, which acts only through its install.
+    #[error("agent {agent} is a plugin's app identity and acts only through its install")]
+    AppIdentity {
+        /// The agent.
+        agent: AgentId,
+    },
     /// The credential could not be checked: a damaged stored hash, a failing random source or
     /// database. Not the client's fault.
     #[error("credentials could not be checked: {reason}")]
@@ -560,7 +566,8 @@ impl AuthError {
             Self::AddressNotAllowed { .. } => RequestOutcome::AddressNotAllowed,
             Self::ActAsNotAllowed { .. }
             | Self::TokenCannotActAs { .. }
-            | Self::NoAgentToActAs { .. } => RequestOutcome::ActAsRefused,
+            | Self::NoAgentToActAs { .. }
+            | Self::AppIdentity { .. } => RequestOutcome::ActAsRefused,
             Self::UnknownPerson { .. } | Self::AgentDisabled { .. } => {
                 RequestOutcome::PersonUnavailable
             }

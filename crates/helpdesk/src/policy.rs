@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use helpdesk_authz::{
-    AgentGrant, DepartmentInfo, OrganizationInfo, Policy, PolicyInput, Role as PolicyRole, Scopes,
+    AgentGrant, DepartmentInfo, OrganizationInfo, Policy, PolicyInput, Role as PolicyRole,
 };
 use helpdesk_store::{PolicyData, Store};
 use parking_lot::Mutex;
@@ -31,11 +31,6 @@ impl PolicyCell {
             version: AtomicU64::new(0),
             rebuild: Mutex::new(()),
         })
-    }
-
-    /// The policy in force now.
-    pub(crate) fn get(&self) -> arc_swap::Guard<Arc<Policy>> {
-        self.current.load()
     }
 
     /// The policy in force now, to keep.
@@ -63,17 +58,10 @@ fn compile(data: PolicyData) -> Result<Policy> {
     let builtins = PolicyRole::builtins();
     let mut roles: Vec<PolicyRole> = builtins.to_vec();
     for role in data.roles.into_iter().filter(|r| !r.builtin) {
-        // Stored permissions were validated when written; a name this version no longer knows
-        // grants nothing rather than failing the whole policy.
-        let permissions: Scopes = role
-            .permissions
-            .iter()
-            .filter_map(|name| name.parse().ok())
-            .collect();
         roles.push(PolicyRole {
             id: role.id,
             name: role.name,
-            permissions,
+            permissions: role.permissions,
         });
     }
     let agents = data
@@ -91,6 +79,7 @@ fn compile(data: PolicyData) -> Result<Policy> {
                 .map(|m| (m.department, m.level))
                 .collect(),
             only_assigned: a.only_assigned,
+            app_identity: a.app_install.is_some(),
         })
         .collect();
     let departments = data

@@ -7,7 +7,7 @@ use helpdesk_domain::{
 };
 
 use crate::Helpdesk;
-use crate::error::{Denied, Error, Result};
+use crate::error::Result;
 
 /// Who an operation is performed as, with the credential layers that narrow it. Outside code
 /// cannot forge one: principals come from the [`SystemHandle`] that only the embedding
@@ -16,6 +16,9 @@ use crate::error::{Denied, Error, Result};
 pub struct Principal {
     pub(crate) by: Attribution,
     pub(crate) subject: Subject,
+    /// The revision of the key in `subject.key` this principal was made under: a principal
+    /// whose key changed since is refused (see `guard.rs`). Zero without a key.
+    pub(crate) revision: u64,
 }
 
 impl Principal {
@@ -57,7 +60,7 @@ impl Principal {
     pub(crate) fn through_key(
         person: ActAs,
         organization: Option<OrganizationId>,
-        key: (KeyId, Scopes),
+        key: (KeyId, Scopes, u64),
         token: Option<(TokenId, Scopes)>,
     ) -> Self {
         let subject = match person {
@@ -76,6 +79,16 @@ impl Principal {
                 install: None,
             },
             subject,
+            revision: key.2,
+        }
+    }
+
+    /// A principal acting directly, without credentials.
+    pub(crate) const fn direct(by: Attribution, subject: Subject) -> Self {
+        Self {
+            by,
+            subject,
+            revision: 0,
         }
     }
 }
@@ -91,37 +104,26 @@ pub struct SystemHandle {
 impl SystemHandle {
     /// The system itself: may do everything, recorded as `system` in history.
     pub fn principal(&self) -> Principal {
-        Principal {
-            by: Attribution::direct(Actor::System),
-            subject: Subject::system(),
-        }
+        Principal::direct(Attribution::direct(Actor::System), Subject::system())
     }
 
-    /// A principal for an agent the application has signed in. The agent must exist and be active.
+    /// A principal for an agent the application has signed in. The agent must exist, be active
+    /// and not be a plugin's app identity (which acts only through its install).
     pub fn agent(&self, id: AgentId) -> Result<Principal> {
-        let agent = self.helpdesk.store().agent(id)?;
-        if !agent.active {
-            return Err(Error::Denied(Denied::rule("the agent is disabled")));
-        }
-        // A plugin's app identity acts only through its install, narrowed by its grant and key.
-        if self.helpdesk.app_identity_install(id)?.is_some() {
-            return Err(Error::Denied(Denied::rule(
-                "this agent is a plugin's app identity and cannot sign in",
-            )));
-        }
-        Ok(Principal {
-            by: Attribution::direct(Actor::Agent(id)),
-            subject: Subject::agent(id),
-        })
+        self.helpdesk.may_sign_in(id)?;
+        Ok(Principal::direct(
+            Attribution::direct(Actor::Agent(id)),
+            Subject::agent(id),
+        ))
     }
 
     /// A principal for a requester the application has signed in (a customer portal user).
     pub fn requester(&self, id: RequesterId) -> Result<Principal> {
         let requester = self.helpdesk.store().requester(id)?;
-        Ok(Principal {
-            by: Attribution::direct(Actor::Requester(id)),
-            subject: Subject::requester(id, requester.organization),
-        })
+        Ok(Principal::direct(
+            Attribution::direct(Actor::Requester(id)),
+            Subject::requester(id, requester.organization),
+        ))
     }
 
     /// The helpdesk this handle belongs to.

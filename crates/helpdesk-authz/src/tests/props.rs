@@ -116,6 +116,7 @@ fn input(pools: Pools) -> impl Strategy<Value = PolicyInput> {
                             .map(|(d, level)| (DepartmentId::new(*d.get(&departments)), level))
                             .collect(),
                         only_assigned,
+                        app_identity: false,
                     },
                 )
                 .collect();

@@ -204,7 +204,10 @@ fn a_grant_is_reviewed_against_the_request_and_the_installer() {
             &[],
         )
         .unwrap_err();
-    assert!(err.to_string().contains("does not hold"), "{err}");
+    assert!(
+        err.to_string().contains("`agents.read` is not held"),
+        "{err}"
+    );
     // Fewer than requested: fine, and the install holds exactly that.
     let ok = env
         .install_as(&ann, "probe", Some(&["events.read", "tickets.read"]), &[])
@@ -260,17 +263,21 @@ fn each_install_acts_through_its_own_key_bound_to_the_grant() {
     let p = env.f.system.install_principal(app.id).unwrap();
     assert_eq!(p.attribution().key, Some(key.id));
     assert_eq!(p.attribution().install, Some(app.id));
-    // Disabling the key stops the install; enabling it again lets it run.
-    env.f
-        .desk
-        .set_key_enabled(&env.root, key.id, false)
-        .unwrap();
-    let err = env.f.system.install_principal(app.id).unwrap_err();
-    assert!(err.to_string().contains("key is disabled"), "{err}");
-    env.ticket("While the key is disabled");
+    // The key changes only with its install: refused through the key API, disabled and
+    // enabled again with the install.
+    let refused = env.f.desk.set_key_enabled(&env.root, key.id, false);
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("changes only with its install")),
+        "{refused:?}"
+    );
+    env.f.desk.disable_plugin(&env.root, app.id).unwrap();
+    assert!(!env.f.desk.key(&env.root, key.id).unwrap().enabled);
+    env.ticket("While the install is disabled");
     assert_eq!(env.host.deliver().unwrap().delivered, 0);
-    assert!(env.host.running().is_empty());
-    env.f.desk.set_key_enabled(&env.root, key.id, true).unwrap();
+    env.f.desk.enable_plugin(&env.root, app.id).unwrap();
+    assert!(env.f.desk.key(&env.root, key.id).unwrap().enabled);
     env.f.system.install_principal(app.id).unwrap();
     assert_eq!(env.host.deliver().unwrap().delivered, 1, "the event waited");
     // Uninstalling removes the key.

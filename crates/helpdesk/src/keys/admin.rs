@@ -15,7 +15,7 @@ use std::time::Duration;
 use helpdesk_authz::{Action, Scopes};
 use helpdesk_credentials::{self as credentials, KeySecret};
 use helpdesk_domain::{
-    ActAs, Actor, Attribution, Entity, KeyId, KeyKind, Network, Timestamp, TokenId, ValidationError,
+    ActAs, Attribution, Entity, KeyId, KeyKind, Network, Timestamp, TokenId, ValidationError,
 };
 use helpdesk_store::{
     InstallKeyChange, KeyRecord, KeyRecordUpdate, NewKeyRecord, NewTokenRecord, Store, StoreError,
@@ -24,8 +24,7 @@ use helpdesk_store::{
 use super::log::to_request;
 use super::state::{EXPIRED_TOKEN_GRACE_MS, KeySnap, KeyState, secret_error};
 use super::{
-    AccessToken, ApiKey, AuthError, IssuedKey, KeyCode, KeyRequest, KeyUpdate, MintedToken, NewKey,
-    NewToken,
+    AccessToken, ApiKey, IssuedKey, KeyCode, KeyRequest, KeyUpdate, MintedToken, NewKey, NewToken,
 };
 use crate::error::{Denied, Error, Result};
 use crate::principal::{Principal, SystemHandle};
@@ -58,13 +57,6 @@ fn not_found(entity: Entity, id: impl ToString) -> Error {
     }
 }
 
-fn names(scopes: Scopes) -> Vec<String> {
-    scopes
-        .iter()
-        .map(|action| action.name().to_owned())
-        .collect()
-}
-
 /// The public view of a stored key at `now`.
 fn api_key(record: &KeyRecord, now: Timestamp) -> ApiKey {
     ApiKey {
@@ -72,13 +64,9 @@ fn api_key(record: &KeyRecord, now: Timestamp) -> ApiKey {
         description: record.description.clone(),
         kind: record.kind,
         admin_functions: record.admin_functions,
-        scopes: super::state::scopes_of(&record.scopes),
+        scopes: record.scopes,
         expires_at: record.expires_at,
-        networks: record
-            .networks
-            .iter()
-            .filter_map(|n| n.parse().ok())
-            .collect(),
+        networks: record.networks.clone(),
         enabled: record.enabled,
         overlap_until: record
             .previous
@@ -141,11 +129,13 @@ fn new_secret(helpdesk: &Helpdesk) -> Result<(KeySecret, String)> {
 impl Helpdesk {
     /// Creates an API key and returns it with its code, shown this once (`keys.manage`).
     ///
-    /// A superuser key, or an agent key of another agent, needs an administrator. The key's
-    /// scopes may be anything: a key never does more than the person it acts as.
+    /// A superuser key, or an agent key of another agent, needs an administrator; no key acts as
+    /// a plugin's app identity. The key's scopes may be anything: a key never does more than the
+    /// person it acts as.
     pub fn create_key(&self, p: &Principal, key: NewKey) -> Result<IssuedKey> {
-        self.authorize_key_admin(p, Action::KeyManage)?;
-        self.may_issue(p, key.kind)?;
+        let g = self.guard(p)?;
+        g.key_admin(Action::KeyManage)?;
+        g.issue(key.kind)?;
         let now = self.now();
         check_scopes(key.scopes)?;
         check_admin_functions(key.admin_functions, key.kind)?;
@@ -156,9 +146,9 @@ impl Helpdesk {
             description: key.description,
             kind: key.kind,
             admin_functions: key.admin_functions,
-            scopes: names(key.scopes),
+            scopes: key.scopes,
             expires_at: key.expires_at,
-            networks: key.networks.iter().map(ToString::to_string).collect(),
+            networks: key.networks,
             secret_hash: phc,
         };
         let record = self.administer(|store, state| {
@@ -176,32 +166,38 @@ impl Helpdesk {
         })
     }
 
-    /// Every API key, by id (`keys.manage`). Secrets are never shown.
+    /// Every API key the principal may administer, by id (`keys.manage`): all of them for an
+    /// administrator, its own agent keys for another agent. Secrets are never shown.
     pub fn keys(&self, p: &Principal) -> Result<Vec<ApiKey>> {
-        self.authorize_key_admin(p, Action::KeyManage)?;
+        let g = self.guard(p)?;
+        g.key_admin(Action::KeyManage)?;
         let now = self.now();
         Ok(self
             .store()
             .keys()?
             .iter()
+            .filter(|record| g.key(record).is_ok())
             .map(|record| api_key(record, now))
             .collect())
     }
 
-    /// One API key (`keys.manage`). Its secret is never shown.
+    /// One API key (`keys.manage`). A key the principal could not have issued is not found,
+    /// exactly like a missing one. Its secret is never shown.
     pub fn key(&self, p: &Principal, id: KeyId) -> Result<ApiKey> {
-        self.authorize_key_admin(p, Action::KeyManage)?;
-        Ok(api_key(&self.store().key(id)?, self.now()))
+        let g = self.guard(p)?;
+        g.key_admin(Action::KeyManage)?;
+        Ok(api_key(&g.administered_key(id)?, self.now()))
     }
 
-    /// Changes a key's settings (`keys.manage`; an administrator for superuser keys and other
-    /// agents' keys, as for issuing them), effective on the very next request, for the key and
-    /// its access tokens. The secret, and so the key's code, stays. An update that changes
-    /// nothing records nothing.
+    /// Changes a key's settings (`keys.manage`; only keys the principal could have issued),
+    /// effective on the very next request, for the key and its access tokens. The secret, and so
+    /// the key's code, stays. An update that changes nothing records nothing. A plugin install's
+    /// key changes only with its install.
     pub fn update_key(&self, p: &Principal, id: KeyId, update: KeyUpdate) -> Result<ApiKey> {
-        self.authorize_key_admin(p, Action::KeyManage)?;
-        let before = self.store().key(id)?;
-        self.may_issue(p, before.kind)?;
+        let g = self.guard(p)?;
+        g.key_admin(Action::KeyManage)?;
+        let before = g.administered_key(id)?;
+        g.change_key(&before)?;
         let now = self.now();
         if let Some(scopes) = update.scopes {
             check_scopes(scopes)?;
@@ -215,20 +211,21 @@ impl Helpdesk {
         if let Some(networks) = &update.networks {
             check_networks(networks)?;
         }
-        if update.default_agent.is_some() && !before.kind.is_superuser() {
-            return Err(invalid(
-                "default_agent",
-                "only superuser keys have a default agent",
-            ));
+        if let Some(default_agent) = update.default_agent {
+            if !before.kind.is_superuser() {
+                return Err(invalid(
+                    "default_agent",
+                    "only superuser keys have a default agent",
+                ));
+            }
+            g.issue(KeyKind::Superuser { default_agent })?;
         }
         let update = KeyRecordUpdate {
             description: update.description,
-            scopes: update.scopes.map(names),
+            scopes: update.scopes,
             admin_functions: update.admin_functions,
             expires_at: update.expires_at,
-            networks: update
-                .networks
-                .map(|networks| networks.iter().map(ToString::to_string).collect()),
+            networks: update.networks,
             default_agent: update.default_agent,
         };
         let record = self.administer(|store, state| {
@@ -239,8 +236,8 @@ impl Helpdesk {
         Ok(api_key(&record, now))
     }
 
-    /// Gives a key a new secret and returns the new code, shown this once (`keys.manage`; an
-    /// administrator for superuser keys and other agents' keys). The id and settings stay.
+    /// Gives a key a new secret and returns the new code, shown this once (`keys.manage`; only
+    /// keys the principal could have issued). The id and settings stay.
     ///
     /// Without `overlap` the old secret is refused from the moment this returns; with it, the
     /// old secret keeps working until `overlap` has passed (at most 7 days), for rotation without
@@ -251,9 +248,11 @@ impl Helpdesk {
         id: KeyId,
         overlap: Option<Duration>,
     ) -> Result<IssuedKey> {
-        self.authorize_key_admin(p, Action::KeyManage)?;
-        let before = self.store().key(id)?;
-        self.may_issue(p, before.kind)?;
+        let g = self.guard(p)?;
+        g.key_admin(Action::KeyManage)?;
+        let before = g.administered_key(id)?;
+        g.change_key(&before)?;
+        g.issue(before.kind)?;
         let overlap = overlap.filter(|overlap| !overlap.is_zero());
         if overlap.is_some_and(|overlap| overlap > MAX_OVERLAP) {
             return Err(invalid(
@@ -281,13 +280,25 @@ impl Helpdesk {
         })
     }
 
-    /// Enables or disables a key (`keys.manage`), effective on the very next request. Disabling
-    /// kills the key's access tokens for good.
+    /// Enables or disables a key (`keys.manage`; only keys the principal could have issued),
+    /// effective on the very next request. Disabling kills the key's access tokens for good.
     pub fn set_key_enabled(&self, p: &Principal, id: KeyId, enabled: bool) -> Result<ApiKey> {
-        self.authorize_key_admin(p, Action::KeyManage)?;
+        let g = self.guard(p)?;
+        g.key_admin(Action::KeyManage)?;
+        g.change_key(&g.administered_key(id)?)?;
+        self.write_key_enabled(&p.by, id, enabled)
+    }
+
+    /// Enables or disables key `id`, recorded as made by `by`, for callers that checked it.
+    pub(crate) fn write_key_enabled(
+        &self,
+        by: &Attribution,
+        id: KeyId,
+        enabled: bool,
+    ) -> Result<ApiKey> {
         let now = self.now();
         let record = self.administer(|store, state| {
-            let record = store.set_key_enabled(now, &p.by, id, enabled)?;
+            let record = store.set_key_enabled(now, by, id, enabled)?;
             state.install_key(&record, None);
             if !enabled {
                 state.drop_tokens(|token| token.key == id);
@@ -297,10 +308,13 @@ impl Helpdesk {
         Ok(api_key(&record, now))
     }
 
-    /// Deletes a key with its access tokens and request log (`keys.manage`), effective on the
-    /// very next request. Its history stays; its id is never given to another key.
+    /// Deletes a key with its access tokens and request log (`keys.manage`; only keys the
+    /// principal could have issued), effective on the very next request. Its history stays; its
+    /// id is never given to another key.
     pub fn delete_key(&self, p: &Principal, id: KeyId) -> Result<()> {
-        self.authorize_key_admin(p, Action::KeyManage)?;
+        let g = self.guard(p)?;
+        g.key_admin(Action::KeyManage)?;
+        g.change_key(&g.administered_key(id)?)?;
         let now = self.now();
         self.administer(|store, state| {
             store.delete_key(now, &p.by, id)?;
@@ -309,10 +323,12 @@ impl Helpdesk {
         })
     }
 
-    /// The last 50 requests made with a key, newest first (`keys.logs`).
+    /// The last 50 requests made with a key, newest first (`keys.logs`; only keys the principal
+    /// could have issued).
     pub fn key_log(&self, p: &Principal, id: KeyId) -> Result<Vec<KeyRequest>> {
-        self.authorize_key_admin(p, Action::KeyLogs)?;
-        self.store().key(id)?;
+        let g = self.guard(p)?;
+        g.key_admin(Action::KeyLogs)?;
+        g.administered_key(id)?;
         self.flush_key_logs()?;
         Ok(self
             .store()
@@ -322,39 +338,31 @@ impl Helpdesk {
             .collect())
     }
 
-    /// Writes the request logs kept in memory to the database. Logs are also written when a key
-    /// is administered or a log is read, and when the helpdesk closes; an application that wants
-    /// them to survive a crash calls this from a timer.
-    pub fn flush_key_logs(&self) -> Result<()> {
+    /// Writes the request logs kept in memory to the database (see
+    /// [`SystemHandle::flush_key_logs`]).
+    pub(crate) fn flush_key_logs(&self) -> Result<()> {
         Ok(self.inner.keys.flush(self.store())?)
     }
 
     /// Mints an access token with the key `p` was authenticated with (no token). An agent key
     /// mints tokens for its own agent only; a superuser key for any agent or requester (a
-    /// portal session). The token allows at most the key's scopes, lives `lifetime_minutes`
-    /// (default 60, at most [`Options::max_token_lifetime_minutes`](crate::Options), never past
-    /// the key's expiry), and dies at once when its key is regenerated, disabled or deleted, or
-    /// its agent is disabled.
+    /// portal session), never for a plugin's app identity. The token allows at most the key's
+    /// scopes, lives `lifetime_minutes` (default 60, at most
+    /// [`Options::max_token_lifetime_minutes`](crate::Options), never past the key's expiry),
+    /// and dies at once when its key is regenerated, disabled or deleted, or its agent is
+    /// disabled (for good: enabling the agent again does not revive it).
     pub fn mint_token(&self, p: &Principal, token: NewToken) -> Result<MintedToken> {
-        if p.by.token.is_some() {
-            return Err(denied("an access token cannot mint access tokens"));
-        }
-        let Some(key) = p.by.key else {
-            return Err(denied(
-                "access tokens are minted with an api key, or by the application's system handle",
-            ));
-        };
+        let key = self.guard(p)?.minting_key()?;
         self.mint(key, token, &p.by)
     }
 
     /// Revokes an access token at once. A token may revoke itself (a portal sign-out) and a key
-    /// its own tokens; anyone else needs `keys.manage`.
+    /// its own tokens; anyone else needs key administration of the token's key. A token the
+    /// principal may not revoke is not found, exactly like a missing one.
     pub fn revoke_token(&self, p: &Principal, id: TokenId) -> Result<()> {
+        let g = self.guard(p)?;
         let token = self.store().token(id)?;
-        let own = p.by.token == Some(id) || (p.by.token.is_none() && p.by.key == Some(token.key));
-        if !own {
-            self.authorize_key_admin(p, Action::KeyManage)?;
-        }
+        g.revoke_token(&token)?;
         let state = &self.inner.keys;
         let _admin = state.admin.lock();
         self.store().revoke_token(self.now(), &p.by, id)?;
@@ -406,10 +414,7 @@ impl Helpdesk {
             return Err(denied("the key has expired"));
         }
         if let ActAs::Agent(agent) = token.person {
-            self.agent_available(agent).map_err(|e| match e {
-                AuthError::UnknownPerson { .. } => not_found(Entity::Agent, agent),
-                _ => denied("the agent is disabled"),
-            })?;
+            self.may_sign_in(agent)?;
         }
         let lifetime_ms = i64::from(minutes) * 60_000;
         let expires_on = match snap.expires_at {
@@ -437,7 +442,7 @@ impl Helpdesk {
                 key,
                 key_generation: snap.generation,
                 person: token.person,
-                scopes: names(scopes),
+                scopes,
                 secret_hash: phc,
                 expires_at: expires_on,
             },
@@ -453,47 +458,6 @@ impl Helpdesk {
             expires_in: u64::try_from(remaining_ms / 1000).unwrap_or(0),
             expires_on,
         })
-    }
-
-    /// `action` through the engine (so a key's scopes apply), and through a key only with a
-    /// superuser key that has admin functions; never through a token.
-    fn authorize_key_admin(&self, p: &Principal, action: Action) -> Result<()> {
-        self.authorize_global(p, action)?;
-        if p.by.token.is_some() {
-            return Err(denied("access tokens cannot administer keys"));
-        }
-        if let Some(key) = p.by.key {
-            let admin = self
-                .inner
-                .keys
-                .key(key)
-                .is_some_and(|snap| snap.kind.is_superuser() && snap.admin_functions);
-            if !admin {
-                return Err(denied(
-                    "only superuser keys with admin functions may administer keys or read their logs",
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether `p` may receive a secret that acts as `kind` does: the system and administrators
-    /// may; another agent only for an agent key of its own.
-    fn may_issue(&self, p: &Principal, kind: KeyKind) -> Result<()> {
-        let allowed = match p.actor() {
-            Actor::System => true,
-            Actor::Agent(agent) => {
-                kind == KeyKind::Agent { agent } || self.store().agent(agent)?.admin
-            }
-            Actor::Requester(_) => false,
-        };
-        if allowed {
-            Ok(())
-        } else {
-            Err(denied(
-                "only an administrator may issue the secret of a superuser key or of another agent's key",
-            ))
-        }
     }
 }
 
@@ -527,7 +491,10 @@ impl Helpdesk {
     /// in-memory updates it calls for, under the admin lock, so that changes reach memory in
     /// the order they were committed, and after writing the request logs, so that no log entry
     /// is later written for a key deleted meanwhile.
-    fn administer<T>(&self, change: impl FnOnce(&Store, &KeyState) -> Result<T>) -> Result<T> {
+    pub(crate) fn administer<T>(
+        &self,
+        change: impl FnOnce(&Store, &KeyState) -> Result<T>,
+    ) -> Result<T> {
         let state = &self.inner.keys;
         let _admin = state.admin.lock();
         state.flush(self.store())?;

@@ -31,10 +31,10 @@ use helpdesk_store::StoreError;
 use super::log::{KeyLog, Label, LogEntry};
 use super::state::{GateId, KeySnap, KeyState, TokenSnap, Which};
 use super::{ApiRequest, AuthError, AuthStats, RequestOutcome, TicketAttributes};
-use crate::Helpdesk;
 use crate::error::Denied;
 use crate::local::{Local, Rings};
 use crate::principal::Principal;
+use crate::{Helpdesk, guard};
 
 impl From<Refused> for AuthError {
     fn from(refused: Refused) -> Self {
@@ -149,12 +149,17 @@ impl Helpdesk {
     }
 
     fn decide_on(&self, p: &Principal, action: Action, resource: &Resource) -> Result<(), Denied> {
-        self.with_local(
-            |local| match local.policy.decide(&p.subject, action, resource) {
+        self.with_local(|local| {
+            if guard::credential_holds(local, p, &*self.inner.clock).is_err() {
+                return Err(Denied::rule(
+                    "the key or access token of this principal was changed, revoked or has expired",
+                ));
+            }
+            match local.policy.decide(&p.subject, action, resource) {
                 Decision::Allow => Ok(()),
                 Decision::Deny(reason) => Err(Denied::engine(reason, local.policy.clone())),
-            },
-        )
+            }
+        })
     }
 
     /// Counters of the authentication machinery.
@@ -262,7 +267,7 @@ impl Helpdesk {
                 None,
             ) => return Err(AuthError::NoAgentToActAs { key: id }),
         };
-        self.grant(policy, person, (id, snap.scopes), None)
+        self.grant(policy, person, (id, snap.scopes, snap.revision), None)
     }
 
     fn token_request(
@@ -316,24 +321,24 @@ impl Helpdesk {
         self.grant(
             policy,
             token.person,
-            (token.key, key.scopes),
+            (token.key, key.scopes, key.revision),
             Some((id, token.scopes)),
         )
     }
 
     /// What `person` is granted through a key (and token), once the person is known to be
-    /// available: an agent must exist and be active (asked of the policy, so disabling an agent
-    /// takes effect at once), a requester must exist.
+    /// available: an agent must exist, be active and not be a plugin's app identity (asked of
+    /// the policy, so disabling an agent takes effect at once), a requester must exist.
     fn grant(
         &self,
         policy: &Policy,
         person: ActAs,
-        key: (KeyId, Scopes),
+        key: (KeyId, Scopes, u64),
         token: Option<(TokenId, Scopes)>,
     ) -> Result<Grant, AuthError> {
         let organization = match person {
             ActAs::Agent(agent) => {
-                agent_available(policy, agent)?;
+                may_sign_in(policy, agent)?;
                 None
             }
             ActAs::Requester(id) => match self.store().requester(id) {
@@ -351,18 +356,15 @@ impl Helpdesk {
             token,
         })
     }
-
-    /// Whether `agent` exists and is active, by the policy in force.
-    pub(crate) fn agent_available(&self, agent: AgentId) -> Result<(), AuthError> {
-        self.with_local(|local| agent_available(&local.policy, agent))
-    }
 }
 
-/// Whether `agent` exists and is active by `policy` (so disabling an agent takes effect at once).
-fn agent_available(policy: &Policy, agent: AgentId) -> Result<(), AuthError> {
-    match policy.agent_available(agent) {
+/// Whether a request may act as `agent` by `policy`: it exists, is active (so disabling an
+/// agent takes effect at once) and is not a plugin's app identity.
+fn may_sign_in(policy: &Policy, agent: AgentId) -> Result<(), AuthError> {
+    match policy.may_sign_in(agent) {
         Ok(()) => Ok(()),
         Err(DenyReason::AgentDisabled { .. }) => Err(AuthError::AgentDisabled { agent }),
+        Err(DenyReason::AppIdentity { .. }) => Err(AuthError::AppIdentity { agent }),
         Err(_) => Err(AuthError::UnknownPerson {
             person: ActAs::Agent(agent),
         }),
@@ -521,7 +523,8 @@ fn verify_token(
 struct Grant {
     person: ActAs,
     organization: Option<helpdesk_domain::OrganizationId>,
-    key: (KeyId, Scopes),
+    /// The key, its scopes and its revision.
+    key: (KeyId, Scopes, u64),
     token: Option<(TokenId, Scopes)>,
 }
 

@@ -82,6 +82,10 @@ pub(crate) struct KeySnap {
     pub(crate) networks: Box<[Network]>,
     pub(crate) enabled: bool,
     pub(crate) generation: u64,
+    /// Moves on whenever anything a principal of this key relies on changes (settings, the
+    /// secret's generation), and only then: a principal made under another revision is refused
+    /// (see `guard.rs`). Unique in the process.
+    pub(crate) revision: u64,
     /// The PHC string of the current secret; its `Arc` identity tells whether a tag still
     /// belongs to it.
     pub(crate) current: Arc<str>,
@@ -123,23 +127,37 @@ impl KeySnap {
                 }
             }
         };
-        Self {
+        let mut snap = Self {
             kind: record.kind,
             admin_functions: record.admin_functions,
-            scopes: scopes_of(&record.scopes),
+            scopes: record.scopes,
             expires_at: record.expires_at,
-            networks: record
-                .networks
-                .iter()
-                .filter_map(|n| n.parse().ok())
-                .collect(),
+            networks: record.networks.iter().copied().collect(),
             enabled: record.enabled,
             generation: record.generation,
+            revision: 0,
             current,
             previous,
             current_tag,
             previous_tag,
-        }
+        };
+        snap.revision = match old {
+            Some(old) if old.same_settings(&snap) => old.revision,
+            _ => next_revision(),
+        };
+        snap
+    }
+
+    /// Whether `other` grants exactly what `self` grants (a new hash of the same secret, or a
+    /// tag learnt, changes nothing a principal relies on).
+    fn same_settings(&self, other: &KeySnap) -> bool {
+        self.kind == other.kind
+            && self.admin_functions == other.admin_functions
+            && self.scopes == other.scopes
+            && self.expires_at == other.expires_at
+            && self.networks == other.networks
+            && self.enabled == other.enabled
+            && self.generation == other.generation
     }
 
     /// Whether the key has expired at `now`.
@@ -148,9 +166,10 @@ impl KeySnap {
     }
 }
 
-/// Stored scope names as a set; names this version does not know grant nothing.
-pub(crate) fn scopes_of(names: &[String]) -> Scopes {
-    names.iter().filter_map(|name| name.parse().ok()).collect()
+/// A key revision never handed out before in this process.
+fn next_revision() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// One key in the map: its current snapshot and its log.
@@ -180,7 +199,7 @@ impl TokenSnap {
             key: record.key,
             key_generation: record.key_generation,
             person: record.person,
-            scopes: scopes_of(&record.scopes),
+            scopes: record.scopes,
             expires_at: record.expires_at,
             phc: Arc::from(record.secret_hash.as_str()),
             tag,

@@ -5,8 +5,19 @@ use std::iter::FusedIterator;
 use std::ops::{BitAnd, BitAndAssign, BitOr, BitOrAssign, Not, Sub, SubAssign};
 use std::str::FromStr;
 
-use crate::error::ParseScopeError;
-use crate::input::AccessLevel;
+use crate::ticket::AccessLevel;
+
+/// A scope name that is not one of the known actions.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseScopeError {
+    /// The name is not a scope.
+    #[error("unknown scope `{name}`")]
+    Unknown {
+        /// The name as given.
+        name: String,
+    },
+}
 
 /// Something a principal may attempt. Each action has a stable scope name such as `tickets.read`,
 /// used for API key scopes, token scopes and plugin grants.
@@ -402,6 +413,35 @@ impl Iterator for ScopesIter {
 impl ExactSizeIterator for ScopesIter {}
 
 impl FusedIterator for ScopesIter {}
+
+/// An action serializes as its scope name.
+impl serde::Serialize for Action {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Action {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Scopes serialize as the list of their names, in canonical order.
+impl serde::Serialize for Scopes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Scopes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Vec::<Action>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
+}
 
 #[cfg(test)]
 mod tests {

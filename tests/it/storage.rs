@@ -2,7 +2,7 @@
 
 use std::process::{Command, Stdio};
 
-use helpdesk::{Error, Helpdesk, NewTicket, Options, SearchQuery};
+use helpdesk::{Error, Helpdesk, NewMessage, NewTicket, Options, SearchQuery};
 use helpdesk_tests::Fixture;
 
 #[test]
@@ -163,6 +163,53 @@ fn online_backup_copies_a_database_in_use() -> anyhow::Result<()> {
         50
     );
     assert_eq!(copy.integrity_check()?, ["ok"]);
+    Ok(())
+}
+
+#[test]
+fn integrity_check_sees_writes_made_after_a_search() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("desk.db");
+    let (desk, system) = Helpdesk::open(&path, Options::default())?;
+    let f = Fixture::populate(
+        desk,
+        system,
+        helpdesk::ManualClock::new(helpdesk_tests::START),
+    )?;
+    let query = SearchQuery {
+        text: Some("printer".into()),
+        ..Default::default()
+    };
+    for round in 0..4 {
+        for i in 0..5 {
+            let mut new = NewTicket::new(format!("Printer {round}.{i}"), f.hardware.id, f.bob.id);
+            new.message = Some(NewMessage::reply(format!("the printer smokes, take {i}")));
+            f.desk.create_ticket(&f.root, new)?;
+        }
+        assert_eq!(
+            f.desk.search(&f.root, &query)?.tickets.len(),
+            5 * (round + 1)
+        );
+        assert_eq!(
+            f.desk.integrity_check()?,
+            ["ok"],
+            "round {round}, after a search"
+        );
+        f.desk.create_ticket(
+            &f.root,
+            NewTicket::new(format!("Paper {round}"), f.billing.id, f.cat.id),
+        )?;
+        assert_eq!(
+            f.desk.integrity_check()?,
+            ["ok"],
+            "round {round}, after a write"
+        );
+    }
+    // A fresh connection on the same file agrees.
+    let fresh =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let verdict: String = fresh.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    assert_eq!(verdict, "ok");
     Ok(())
 }
 

@@ -177,12 +177,21 @@ impl Store {
     }
 
     /// Runs SQLite's `PRAGMA integrity_check` and returns its findings (`["ok"]` when sound).
+    ///
+    /// A file database is checked on a connection of its own, opened read-only for the check and
+    /// closed after it; an in-memory one on the writer. Never on a pooled reader: FTS5 keeps state
+    /// of the search index per connection from its earlier reads, and its check on a reader that
+    /// searched before a write reports a checksum mismatch that is not in the file.
     pub fn integrity_check(&self) -> Result<Vec<String>> {
-        self.read(|tx| {
-            let mut stmt = tx.prepare("PRAGMA integrity_check")?;
+        fn check(conn: &Connection) -> Result<Vec<String>> {
+            let mut stmt = conn.prepare("PRAGMA integrity_check")?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
-        })
+        }
+        match &self.path {
+            Some(path) => check(&open::open_reader(path)?),
+            None => check(&self.writer.lock()),
+        }
     }
 }
 

@@ -49,12 +49,7 @@ pub(crate) fn open_file(path: &Path, options: &StoreOptions) -> Result<Store> {
     migrate(&mut writer)?;
     let mut readers = Vec::with_capacity(options.readers);
     for _ in 0..options.readers {
-        let reader = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        reader.pragma_update(None, "foreign_keys", true)?;
-        readers.push(Mutex::new(reader));
+        readers.push(Mutex::new(open_reader(path)?));
     }
     Ok(Store {
         writer: Mutex::new(writer),
@@ -64,6 +59,16 @@ pub(crate) fn open_file(path: &Path, options: &StoreOptions) -> Result<Store> {
         path: Some(path.to_owned()),
         _lock: Some(lock),
     })
+}
+
+/// A read-only connection on the file of an open store (a pooled reader, or one for a single use).
+pub(crate) fn open_reader(path: &Path) -> Result<Connection> {
+    let reader = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    reader.pragma_update(None, "foreign_keys", true)?;
+    Ok(reader)
 }
 
 pub(crate) fn open_memory(options: &StoreOptions) -> Result<Store> {

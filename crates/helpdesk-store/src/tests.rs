@@ -146,3 +146,10 @@ fn unknown_stored_codes_are_errors_not_panics() {
     let err = store.ticket(t.id).unwrap_err();
     assert!(err.to_string().contains("unknown status code 42"), "{err}");
 }
+
+#[test]
+fn an_in_memory_store_is_checked_on_its_writer() {
+    let store = store();
+    store.create_department(AT, &SYSTEM, "D").unwrap();
+    assert_eq!(store.integrity_check().unwrap(), ["ok"]);
+}

@@ -574,7 +574,8 @@ impl Helpdesk {
 
     // ---- operations ----------------------------------------------------------------------
 
-    /// SQLite's integrity check: `["ok"]` when the database is sound.
+    /// SQLite's integrity check: `["ok"]` when the database is sound. It runs on a connection
+    /// opened for it, so it sees the file as it is now.
     pub fn integrity_check(&self) -> Result<Vec<String>> {
         Ok(self.store().integrity_check()?)
     }

@@ -56,6 +56,48 @@ fn a_file_has_one_owner_at_a_time() -> anyhow::Result<()> {
 }
 
 #[test]
+fn another_name_for_the_file_gives_no_second_owner() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("desk.db");
+    let symlink = dir.path().join("alias.db");
+    let hard_link = dir.path().join("twin.db");
+    std::os::unix::fs::symlink(&path, &symlink)?;
+    {
+        let (desk, _system) = Helpdesk::open(&symlink, Options::default())?;
+        match Helpdesk::open(&path, Options::default()) {
+            Err(Error::InUse { path: p }) => assert_eq!(p, path),
+            other => panic!("expected in-use through the target, got {other:?}"),
+        }
+        match Helpdesk::open(&symlink, Options::default()) {
+            Err(Error::InUse { path: p }) => assert_eq!(p, symlink),
+            other => panic!("expected in-use through the symlink, got {other:?}"),
+        }
+        std::fs::hard_link(&path, &hard_link)?;
+        match Helpdesk::open(&hard_link, Options::default()) {
+            Err(Error::HardLinked { path: p, links: 2 }) => assert_eq!(p, hard_link),
+            other => panic!("expected hard-linked while open, got {other:?}"),
+        }
+        drop(desk);
+    }
+    for name in [&path, &hard_link, &symlink] {
+        match Helpdesk::open(name, Options::default()) {
+            Err(e @ Error::HardLinked { .. }) => {
+                let message = e.to_string();
+                assert!(
+                    message.contains("one owner cannot be enforced for a file with several names"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected hard-linked for {}, got {other:?}", name.display()),
+        }
+    }
+    std::fs::remove_file(&hard_link)?;
+    let (desk, _system) = Helpdesk::open(&symlink, Options::default())?;
+    assert_eq!(desk.integrity_check()?, ["ok"]);
+    Ok(())
+}
+
+#[test]
 fn another_process_cannot_open_a_file_in_use() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("desk.db");

@@ -92,9 +92,10 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database at `path`, applying migrations.
     ///
-    /// Fails with [`StoreError::InUse`] if another store holds it, [`StoreError::NotOurs`] if the
-    /// file is some other database or not a database, and [`StoreError::SchemaTooNew`] if a newer
-    /// version of this library wrote it.
+    /// Fails with [`StoreError::InUse`] if another store holds it (by this name or another that
+    /// resolves to the same file through symlinks), [`StoreError::HardLinked`] if the file has
+    /// several names, [`StoreError::NotOurs`] if the file is some other database or not a
+    /// database, and [`StoreError::SchemaTooNew`] if a newer version of this library wrote it.
     pub fn open(path: &Path, options: &StoreOptions) -> Result<Store> {
         open::open_file(path, options)
     }
@@ -109,7 +110,7 @@ impl Store {
         &self.limits
     }
 
-    /// The database file, if any.
+    /// The database file, if any, with symlinks resolved.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }

@@ -1,6 +1,7 @@
 //! Opening a database: the ownership lock, recognising our files, pragmas and migrations.
 
-use std::fs::{File, OpenOptions, TryLockError};
+mod lock;
+
 use std::path::Path;
 
 use parking_lot::Mutex;
@@ -10,41 +11,23 @@ use crate::error::{Result, StoreError};
 use crate::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
 use crate::{Durability, Store, StoreOptions};
 
-/// Takes the exclusive advisory lock on `<db>.lock`. The lock file is never deleted: deleting lock
-/// files races with a concurrent open.
-fn lock(path: &Path) -> Result<File> {
-    let mut lock_path = path.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let lock_path = std::path::PathBuf::from(lock_path);
-    let io = |source| StoreError::Io {
-        path: lock_path.clone(),
+/// Opens the file `given` names. The lock, the hard-link check and every connection use the
+/// resolved path (no symlink left in it), so they all see one file; errors name `given`.
+pub(crate) fn open_file(given: &Path, options: &StoreOptions) -> Result<Store> {
+    let path = lock::resolve(given).map_err(|source| StoreError::Io {
+        path: given.to_owned(),
         source,
-    };
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .map_err(io)?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(StoreError::InUse {
-            path: path.to_owned(),
-        }),
-        Err(TryLockError::Error(e)) => Err(io(e)),
-    }
-}
-
-pub(crate) fn open_file(path: &Path, options: &StoreOptions) -> Result<Store> {
-    let lock = lock(path)?;
+    })?;
+    let lock = lock::lock(&path, given)?;
+    lock::refuse_hard_links(&path, given)?;
+    let path = path.as_path();
     let mut writer = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    check_ours(&writer, path)?;
+    check_ours(&writer, given)?;
     configure(&writer, options.durability)?;
     migrate(&mut writer)?;
     let mut readers = Vec::with_capacity(options.readers);

@@ -153,3 +153,107 @@ fn an_in_memory_store_is_checked_on_its_writer() {
     store.create_department(AT, &SYSTEM, "D").unwrap();
     assert_eq!(store.integrity_check().unwrap(), ["ok"]);
 }
+
+/// How a second open of the same file, by another name, ends while the first store is open.
+#[derive(Debug, PartialEq)]
+enum Second {
+    InUse,
+    HardLinked,
+}
+
+/// Opens `first`, then `second` while the first is open, and reports how the second ended.
+fn second_open(first: &Path, second: &Path) -> Second {
+    let _first = Store::open(first, &StoreOptions::default()).unwrap();
+    match Store::open(second, &StoreOptions::default()) {
+        Err(StoreError::InUse { path }) => {
+            assert_eq!(path, second, "the error names the path given");
+            Second::InUse
+        }
+        Err(StoreError::HardLinked { path, links }) => {
+            assert_eq!((path.as_path(), links), (second, 2));
+            Second::HardLinked
+        }
+        other => panic!("{} opened twice: {other:?}", second.display()),
+    }
+}
+
+#[test]
+fn a_symlink_is_the_file_it_points_to() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let db = d.join("s.db");
+    drop(Store::open(&db, &StoreOptions::default()).unwrap());
+    std::fs::create_dir(d.join("sub")).unwrap();
+    symlink(&db, d.join("absolute")).unwrap();
+    symlink("../s.db", d.join("sub/relative")).unwrap();
+    symlink(d.join("absolute"), d.join("chained")).unwrap();
+    symlink(d, d.join("dir")).unwrap();
+    for (first, second) in [
+        ("s.db", "absolute"),
+        ("absolute", "s.db"),
+        ("s.db", "sub/relative"),
+        ("sub/relative", "chained"),
+        ("s.db", "dir/s.db"),
+        ("dir/absolute", "sub/../s.db"),
+    ] {
+        assert_eq!(
+            second_open(&d.join(first), &d.join(second)),
+            Second::InUse,
+            "{first}, then {second}"
+        );
+    }
+}
+
+#[test]
+fn a_dangling_symlink_is_the_file_it_will_create() {
+    use std::os::unix::fs::symlink;
+    for (first, second) in [("link", "new.db"), ("new.db", "link"), ("chain", "link")] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        symlink("new.db", d.join("link")).unwrap();
+        symlink(d.join("link"), d.join("chain")).unwrap();
+        assert_eq!(
+            second_open(&d.join(first), &d.join(second)),
+            Second::InUse,
+            "{first}, then {second}"
+        );
+        assert!(d.join("new.db").is_file(), "created through the link");
+        assert!(!d.join("link.lock").exists(), "the lock is the target's");
+    }
+}
+
+#[test]
+fn a_hard_linked_file_is_refused_by_every_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.db");
+    let b = dir.path().join("b.db");
+    {
+        // Linked while open: the first owner keeps it, the other name is refused.
+        let _first = Store::open(&a, &StoreOptions::default()).unwrap();
+        std::fs::hard_link(&a, &b).unwrap();
+        assert!(matches!(
+            Store::open(&b, &StoreOptions::default()),
+            Err(StoreError::HardLinked { links: 2, .. })
+        ));
+        assert!(matches!(
+            Store::open(&a, &StoreOptions::default()),
+            Err(StoreError::InUse { .. })
+        ));
+    }
+    for name in [&a, &b] {
+        match Store::open(name, &StoreOptions::default()) {
+            Err(e @ StoreError::HardLinked { .. }) => {
+                let message = e.to_string();
+                assert!(
+                    message.contains(&format!("`{}`", name.display())),
+                    "{message}"
+                );
+                assert!(message.contains("2 names (hard links)"), "{message}");
+            }
+            other => panic!("{} opened: {other:?}", name.display()),
+        }
+    }
+    std::fs::remove_file(&b).unwrap();
+    Store::open(&a, &StoreOptions::default()).unwrap();
+}

@@ -1,5 +1,6 @@
 //! Opening files: persistence, single ownership, foreign files, newer schemas, online backup.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use helpdesk::{Error, Helpdesk, NewMessage, NewTicket, Options, SearchQuery};
@@ -117,34 +118,95 @@ fn another_process_cannot_open_a_file_in_use() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The files next to a database that SQLite would create for it.
+const SIDE_FILES: [&str; 3] = ["-wal", "-shm", "-journal"];
+
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// A SQLite database made by `sql` on a fresh connection (closed before returning).
+fn sqlite_file(path: &Path, sql: &str) -> anyhow::Result<()> {
+    rusqlite::Connection::open(path)?.execute_batch(sql)?;
+    Ok(())
+}
+
 #[test]
 fn foreign_files_are_refused_and_left_untouched() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let text = dir.path().join("notes.txt");
+    let at = |name: &str| dir.path().join(name);
     std::fs::write(
-        &text,
+        at("notes.txt"),
         "this is not a database, just some text that is long enough to look like a header....",
     )?;
-    let other_db = dir.path().join("other.sqlite");
-    {
-        let conn = rusqlite::Connection::open(&other_db)?;
-        conn.execute_batch("CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('la');")?;
-    }
-    for path in [&text, &other_db] {
-        let before = std::fs::read(path)?;
-        match Helpdesk::open(path, Options::default()) {
-            Err(Error::NotOurs { path: p }) => assert_eq!(&p, path),
-            other => panic!("expected not-ours for {}, got {other:?}", path.display()),
+    sqlite_file(
+        &at("other.sqlite"),
+        "CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('la');",
+    )?;
+    sqlite_file(&at("versioned.sqlite"), "PRAGMA user_version = 5;")?;
+    sqlite_file(&at("vacuumed.sqlite"), "PRAGMA page_size = 4096; VACUUM;")?;
+    sqlite_file(&at("other-app.sqlite"), "PRAGMA application_id = 1234;")?;
+    sqlite_file(
+        &at("other-wal.sqlite"),
+        "PRAGMA journal_mode = WAL; PRAGMA application_id = 1234; CREATE TABLE t (x);",
+    )?;
+    // A complete copy of one of ours (a backup is one file, with no WAL beside it), then cut.
+    let (_desk, system) = Helpdesk::open(at("ours.db"), Options::default())?;
+    system.bootstrap_admin("Ada", "ada@example.com")?;
+    system.backup_to(at("copy.db"))?;
+    let ours = std::fs::read(at("copy.db"))?;
+    assert!(ours.len() > 8192, "the copy has several pages");
+    std::fs::write(at("half.db"), &ours[..ours.len() / 2])?;
+    std::fs::write(at("header-only.db"), &ours[..100])?;
+    std::fs::write(at("cut-header.db"), &ours[..50])?;
+    for name in [
+        "notes.txt",
+        "other.sqlite",
+        "versioned.sqlite",
+        "vacuumed.sqlite",
+        "other-app.sqlite",
+        "other-wal.sqlite",
+        "half.db",
+        "header-only.db",
+        "cut-header.db",
+    ] {
+        let path = at(name);
+        let before = std::fs::read(&path)?;
+        assert!(!before.is_empty(), "{name} is empty");
+        for attempt in 0..2 {
+            match Helpdesk::open(&path, Options::default()) {
+                Err(Error::NotOurs { path: p }) => assert_eq!(p, path),
+                other => panic!("expected not-ours for {name} (attempt {attempt}), got {other:?}"),
+            }
+            assert!(std::fs::read(&path)? == before, "{name} was modified");
+            for suffix in SIDE_FILES {
+                assert!(
+                    !side_file(&path, suffix).exists(),
+                    "{name}{suffix} was created"
+                );
+            }
         }
-        assert_eq!(
-            std::fs::read(path)?,
-            before,
-            "{} was modified",
-            path.display()
-        );
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
-        assert!(!std::path::Path::new(&wal).exists());
+    }
+    Ok(())
+}
+
+#[test]
+fn only_a_new_path_or_an_empty_file_becomes_a_new_database() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"")?;
+    for path in [dir.path().join("new.db"), empty] {
+        let (desk, system) = Helpdesk::open(&path, Options::default())?;
+        system.bootstrap_admin("Ada", "ada@example.com")?;
+        assert_eq!(desk.integrity_check()?, ["ok"]);
+        drop((desk, system));
+        let (_desk, system) = Helpdesk::open(&path, Options::default())?;
+        assert!(matches!(
+            system.bootstrap_admin("Ada", "ada@example.com"),
+            Err(Error::AlreadyInitialized)
+        ));
     }
     Ok(())
 }

@@ -90,7 +90,8 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`, applying migrations.
+    /// Opens the database at `path`, applying migrations; a path that does not exist or names an
+    /// empty file becomes a new database.
     ///
     /// Fails with [`StoreError::InUse`] if another store holds it (by this name or another that
     /// resolves to the same file through symlinks), [`StoreError::HardLinked`] if the file has

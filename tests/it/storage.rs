@@ -1,4 +1,5 @@
-//! Opening files: persistence, single ownership, foreign files, newer schemas, online backup.
+//! Opening files: persistence, one owner whatever the name, foreign files, new files, newer
+//! schemas, the integrity check, online backup.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -57,6 +58,7 @@ fn a_file_has_one_owner_at_a_time() -> anyhow::Result<()> {
 }
 
 #[test]
+#[cfg(unix)]
 fn another_name_for_the_file_gives_no_second_owner() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("desk.db");
@@ -175,6 +177,9 @@ fn foreign_files_are_refused_and_left_untouched() -> anyhow::Result<()> {
         let path = at(name);
         let before = std::fs::read(&path)?;
         assert!(!before.is_empty(), "{name} is empty");
+        for suffix in SIDE_FILES {
+            assert!(!side_file(&path, suffix).exists(), "{name}{suffix} exists");
+        }
         for attempt in 0..2 {
             match Helpdesk::open(&path, Options::default()) {
                 Err(Error::NotOurs { path: p }) => assert_eq!(p, path),

@@ -178,6 +178,7 @@ fn second_open(first: &Path, second: &Path) -> Second {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_symlink_is_the_file_it_points_to() {
     use std::os::unix::fs::symlink;
     let dir = tempfile::tempdir().unwrap();
@@ -206,6 +207,7 @@ fn a_symlink_is_the_file_it_points_to() {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_dangling_symlink_is_the_file_it_will_create() {
     use std::os::unix::fs::symlink;
     for (first, second) in [("link", "new.db"), ("new.db", "link"), ("chain", "link")] {
@@ -224,6 +226,7 @@ fn a_dangling_symlink_is_the_file_it_will_create() {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_hard_linked_file_is_refused_by_every_name() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.db");

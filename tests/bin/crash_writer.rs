@@ -1,16 +1,23 @@
 //! Test helper: creates tickets in a loop on the database given as first argument, printing each
 //! id only after the call has returned (and so is acknowledged as durable), until killed.
-//! With `--open-only`, it only opens the database and reports the outcome.
+//! With `--open-only`, it only opens the database and reports the outcome. With `--create`, the
+//! first argument is a directory in which it creates fresh databases `0.db`, `1.db`, ... one
+//! after another, printing each number once its creation has returned, until killed.
 
 use std::io::Write;
+use std::path::Path;
 
 use helpdesk::{Helpdesk, NewMessage, NewRequester, NewTicket, Options, TicketUpdate};
 
+const USAGE: &str = "usage: crash-writer <db> [--open-only] | crash-writer <dir> --create";
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let path = args
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("usage: crash-writer <db> [--open-only]"))?;
+    let path = args.next().ok_or_else(|| anyhow::anyhow!(USAGE))?;
+    let mode = args.next();
+    if mode.as_deref() == Some("--create") {
+        return create(Path::new(&path));
+    }
     let (desk, system) = match Helpdesk::open(&path, Options::default()) {
         Ok(opened) => opened,
         Err(e) => {
@@ -18,7 +25,7 @@ fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    if args.next().as_deref() == Some("--open-only") {
+    if mode.as_deref() == Some("--open-only") {
         return Ok(());
     }
     let root = system.principal();
@@ -50,4 +57,16 @@ fn main() -> anyhow::Result<()> {
         writeln!(out, "{}", t.id.get())?;
         out.flush()?;
     }
+}
+
+/// Creates fresh databases in `dir` until killed.
+fn create(dir: &Path) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for n in 0u64.. {
+        let opened = Helpdesk::open(dir.join(format!("{n}.db")), Options::default())?;
+        writeln!(out, "{n}")?;
+        out.flush()?;
+        drop(opened);
+    }
+    Ok(())
 }

@@ -1,8 +1,10 @@
-//! Opening files: persistence, single ownership, foreign files, newer schemas, online backup.
+//! Opening files: persistence, one owner whatever the name, foreign files, new files, newer
+//! schemas, the integrity check, online backup.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use helpdesk::{Error, Helpdesk, NewTicket, Options, SearchQuery};
+use helpdesk::{Error, Helpdesk, NewMessage, NewTicket, Options, SearchQuery};
 use helpdesk_tests::Fixture;
 
 #[test]
@@ -56,6 +58,49 @@ fn a_file_has_one_owner_at_a_time() -> anyhow::Result<()> {
 }
 
 #[test]
+#[cfg(unix)]
+fn another_name_for_the_file_gives_no_second_owner() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("desk.db");
+    let symlink = dir.path().join("alias.db");
+    let hard_link = dir.path().join("twin.db");
+    std::os::unix::fs::symlink(&path, &symlink)?;
+    {
+        let (desk, _system) = Helpdesk::open(&symlink, Options::default())?;
+        match Helpdesk::open(&path, Options::default()) {
+            Err(Error::InUse { path: p }) => assert_eq!(p, path),
+            other => panic!("expected in-use through the target, got {other:?}"),
+        }
+        match Helpdesk::open(&symlink, Options::default()) {
+            Err(Error::InUse { path: p }) => assert_eq!(p, symlink),
+            other => panic!("expected in-use through the symlink, got {other:?}"),
+        }
+        std::fs::hard_link(&path, &hard_link)?;
+        match Helpdesk::open(&hard_link, Options::default()) {
+            Err(Error::HardLinked { path: p, links: 2 }) => assert_eq!(p, hard_link),
+            other => panic!("expected hard-linked while open, got {other:?}"),
+        }
+        drop(desk);
+    }
+    for name in [&path, &hard_link, &symlink] {
+        match Helpdesk::open(name, Options::default()) {
+            Err(e @ Error::HardLinked { .. }) => {
+                let message = e.to_string();
+                assert!(
+                    message.contains("one owner cannot be enforced for a file with several names"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected hard-linked for {}, got {other:?}", name.display()),
+        }
+    }
+    std::fs::remove_file(&hard_link)?;
+    let (_desk, system) = Helpdesk::open(&symlink, Options::default())?;
+    assert_eq!(system.integrity_check()?, ["ok"]);
+    Ok(())
+}
+
+#[test]
 fn another_process_cannot_open_a_file_in_use() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("desk.db");
@@ -75,34 +120,98 @@ fn another_process_cannot_open_a_file_in_use() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The files next to a database that SQLite would create for it.
+const SIDE_FILES: [&str; 3] = ["-wal", "-shm", "-journal"];
+
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// A SQLite database made by `sql` on a fresh connection (closed before returning).
+fn sqlite_file(path: &Path, sql: &str) -> anyhow::Result<()> {
+    rusqlite::Connection::open(path)?.execute_batch(sql)?;
+    Ok(())
+}
+
 #[test]
 fn foreign_files_are_refused_and_left_untouched() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let text = dir.path().join("notes.txt");
+    let at = |name: &str| dir.path().join(name);
     std::fs::write(
-        &text,
+        at("notes.txt"),
         "this is not a database, just some text that is long enough to look like a header....",
     )?;
-    let other_db = dir.path().join("other.sqlite");
-    {
-        let conn = rusqlite::Connection::open(&other_db)?;
-        conn.execute_batch("CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('la');")?;
-    }
-    for path in [&text, &other_db] {
-        let before = std::fs::read(path)?;
-        match Helpdesk::open(path, Options::default()) {
-            Err(Error::NotOurs { path: p }) => assert_eq!(&p, path),
-            other => panic!("expected not-ours for {}, got {other:?}", path.display()),
+    sqlite_file(
+        &at("other.sqlite"),
+        "CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('la');",
+    )?;
+    sqlite_file(&at("versioned.sqlite"), "PRAGMA user_version = 5;")?;
+    sqlite_file(&at("vacuumed.sqlite"), "PRAGMA page_size = 4096; VACUUM;")?;
+    sqlite_file(&at("other-app.sqlite"), "PRAGMA application_id = 1234;")?;
+    sqlite_file(
+        &at("other-wal.sqlite"),
+        "PRAGMA journal_mode = WAL; PRAGMA application_id = 1234; CREATE TABLE t (x);",
+    )?;
+    // A complete copy of one of ours (a backup is one file, with no WAL beside it), then cut.
+    let (_desk, system) = Helpdesk::open(at("ours.db"), Options::default())?;
+    system.bootstrap_admin("Ada", "ada@example.com")?;
+    system.backup_to(at("copy.db"))?;
+    let ours = std::fs::read(at("copy.db"))?;
+    assert!(ours.len() > 8192, "the copy has several pages");
+    std::fs::write(at("half.db"), &ours[..ours.len() / 2])?;
+    std::fs::write(at("header-only.db"), &ours[..100])?;
+    std::fs::write(at("cut-header.db"), &ours[..50])?;
+    for name in [
+        "notes.txt",
+        "other.sqlite",
+        "versioned.sqlite",
+        "vacuumed.sqlite",
+        "other-app.sqlite",
+        "other-wal.sqlite",
+        "half.db",
+        "header-only.db",
+        "cut-header.db",
+    ] {
+        let path = at(name);
+        let before = std::fs::read(&path)?;
+        assert!(!before.is_empty(), "{name} is empty");
+        for suffix in SIDE_FILES {
+            assert!(!side_file(&path, suffix).exists(), "{name}{suffix} exists");
         }
-        assert_eq!(
-            std::fs::read(path)?,
-            before,
-            "{} was modified",
-            path.display()
-        );
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
-        assert!(!std::path::Path::new(&wal).exists());
+        for attempt in 0..2 {
+            match Helpdesk::open(&path, Options::default()) {
+                Err(Error::NotOurs { path: p }) => assert_eq!(p, path),
+                other => panic!("expected not-ours for {name} (attempt {attempt}), got {other:?}"),
+            }
+            assert!(std::fs::read(&path)? == before, "{name} was modified");
+            for suffix in SIDE_FILES {
+                assert!(
+                    !side_file(&path, suffix).exists(),
+                    "{name}{suffix} was created"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn only_a_new_path_or_an_empty_file_becomes_a_new_database() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"")?;
+    for path in [dir.path().join("new.db"), empty] {
+        let (desk, system) = Helpdesk::open(&path, Options::default())?;
+        system.bootstrap_admin("Ada", "ada@example.com")?;
+        assert_eq!(system.integrity_check()?, ["ok"]);
+        drop((desk, system));
+        let (_desk, system) = Helpdesk::open(&path, Options::default())?;
+        assert!(matches!(
+            system.bootstrap_admin("Ada", "ada@example.com"),
+            Err(Error::AlreadyInitialized)
+        ));
     }
     Ok(())
 }
@@ -163,6 +272,53 @@ fn online_backup_copies_a_database_in_use() -> anyhow::Result<()> {
         50
     );
     assert_eq!(copy_system.integrity_check()?, ["ok"]);
+    Ok(())
+}
+
+#[test]
+fn integrity_check_sees_writes_made_after_a_search() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("desk.db");
+    let (desk, system) = Helpdesk::open(&path, Options::default())?;
+    let f = Fixture::populate(
+        desk,
+        system,
+        helpdesk::ManualClock::new(helpdesk_tests::START),
+    )?;
+    let query = SearchQuery {
+        text: Some("printer".into()),
+        ..Default::default()
+    };
+    for round in 0..4 {
+        for i in 0..5 {
+            let mut new = NewTicket::new(format!("Printer {round}.{i}"), f.hardware.id, f.bob.id);
+            new.message = Some(NewMessage::reply(format!("the printer smokes, take {i}")));
+            f.desk.create_ticket(&f.root, new)?;
+        }
+        assert_eq!(
+            f.desk.search(&f.root, &query)?.tickets.len(),
+            5 * (round + 1)
+        );
+        assert_eq!(
+            f.system.integrity_check()?,
+            ["ok"],
+            "round {round}, after a search"
+        );
+        f.desk.create_ticket(
+            &f.root,
+            NewTicket::new(format!("Paper {round}"), f.billing.id, f.cat.id),
+        )?;
+        assert_eq!(
+            f.system.integrity_check()?,
+            ["ok"],
+            "round {round}, after a write"
+        );
+    }
+    // A fresh connection on the same file agrees.
+    let fresh =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let verdict: String = fresh.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    assert_eq!(verdict, "ok");
     Ok(())
 }
 

@@ -49,6 +49,17 @@ pub enum StoreError {
         /// The database file.
         path: PathBuf,
     },
+    /// The database file has several names (hard links), so the lock taken on one name cannot
+    /// keep out an owner that opens it by another; it was not opened.
+    #[error(
+        "database `{}` has {links} names (hard links): one owner cannot be enforced for a file with several names; remove the other links", path.display()
+    )]
+    HardLinked {
+        /// The database file, as given.
+        path: PathBuf,
+        /// How many names the file has.
+        links: u64,
+    },
     /// The file exists but is not a helpdesk database; it was left untouched.
     #[error("`{}` is not a helpdesk database; it was left untouched", path.display())]
     NotOurs {

@@ -90,11 +90,13 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`, applying migrations.
+    /// Opens the database at `path`, applying migrations; a path that does not exist or names an
+    /// empty file becomes a new database.
     ///
-    /// Fails with [`StoreError::InUse`] if another store holds it, [`StoreError::NotOurs`] if the
-    /// file is some other database or not a database, and [`StoreError::SchemaTooNew`] if a newer
-    /// version of this library wrote it.
+    /// Fails with [`StoreError::InUse`] if another store holds it (by this name or another that
+    /// resolves to the same file through symlinks), [`StoreError::HardLinked`] if the file has
+    /// several names, [`StoreError::NotOurs`] if the file is some other database or not a
+    /// database, and [`StoreError::SchemaTooNew`] if a newer version of this library wrote it.
     pub fn open(path: &Path, options: &StoreOptions) -> Result<Store> {
         open::open_file(path, options)
     }
@@ -109,7 +111,7 @@ impl Store {
         &self.limits
     }
 
-    /// The database file, if any.
+    /// The database file, if any, with symlinks resolved.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
@@ -195,12 +197,21 @@ impl Store {
     }
 
     /// Runs SQLite's `PRAGMA integrity_check` and returns its findings (`["ok"]` when sound).
+    ///
+    /// A file database is checked on a connection of its own, opened read-only for the check and
+    /// closed after it; an in-memory one on the writer. Never on a pooled reader: FTS5 keeps state
+    /// of the search index per connection from its earlier reads, and its check on a reader that
+    /// searched before a write reports a checksum mismatch that is not in the file.
     pub fn integrity_check(&self) -> Result<Vec<String>> {
-        self.read(|tx| {
-            let mut stmt = tx.prepare("PRAGMA integrity_check")?;
+        fn check(conn: &Connection) -> Result<Vec<String>> {
+            let mut stmt = conn.prepare("PRAGMA integrity_check")?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
-        })
+        }
+        match &self.path {
+            Some(path) => check(&open::open_reader(path)?),
+            None => check(&self.writer.lock()),
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Opening a database: the ownership lock, recognising our files, pragmas and migrations.
 
-use std::fs::{File, OpenOptions, TryLockError};
+mod header;
+mod lock;
+
 use std::path::Path;
 
 use parking_lot::Mutex;
@@ -9,52 +11,38 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{Result, StoreError};
 use crate::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
 use crate::{Durability, Store, StoreOptions};
+use header::Verdict;
 
-/// Takes the exclusive advisory lock on `<db>.lock`. The lock file is never deleted: deleting lock
-/// files races with a concurrent open.
-fn lock(path: &Path) -> Result<File> {
-    let mut lock_path = path.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let lock_path = std::path::PathBuf::from(lock_path);
+/// Opens the file `given` names. The lock, the hard-link check, the header check and every
+/// connection use the resolved path (no symlink left in it), so they all see one file; errors
+/// name `given`.
+pub(crate) fn open_file(given: &Path, options: &StoreOptions) -> Result<Store> {
     let io = |source| StoreError::Io {
-        path: lock_path.clone(),
+        path: given.to_owned(),
         source,
     };
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .map_err(io)?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(StoreError::InUse {
-            path: path.to_owned(),
-        }),
-        Err(TryLockError::Error(e)) => Err(io(e)),
+    let path = lock::resolve(given).map_err(io)?;
+    let lock = lock::lock(&path, given)?;
+    lock::refuse_hard_links(&path, given)?;
+    let path = path.as_path();
+    match header::inspect(path).map_err(io)? {
+        Verdict::New | Verdict::Ours => {}
+        Verdict::FirstPageInWal => recognise(&open_reader(path)?, given)?,
+        Verdict::TooNew(found) => return Err(too_new(found)),
+        Verdict::NotOurs => return Err(not_ours(given)),
     }
-}
-
-pub(crate) fn open_file(path: &Path, options: &StoreOptions) -> Result<Store> {
-    let lock = lock(path)?;
     let mut writer = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    check_ours(&writer, path)?;
+    recognise(&writer, given)?;
     configure(&writer, options.durability)?;
-    migrate(&mut writer)?;
+    migrate(&mut writer, true)?;
     let mut readers = Vec::with_capacity(options.readers);
     for _ in 0..options.readers {
-        let reader = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        reader.pragma_update(None, "foreign_keys", true)?;
-        readers.push(Mutex::new(reader));
+        readers.push(Mutex::new(open_reader(path)?));
     }
     Ok(Store {
         writer: Mutex::new(writer),
@@ -66,10 +54,20 @@ pub(crate) fn open_file(path: &Path, options: &StoreOptions) -> Result<Store> {
     })
 }
 
+/// A read-only connection on the file of an open store (a pooled reader, or one for a single use).
+pub(crate) fn open_reader(path: &Path) -> Result<Connection> {
+    let reader = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    reader.pragma_update(None, "foreign_keys", true)?;
+    Ok(reader)
+}
+
 pub(crate) fn open_memory(options: &StoreOptions) -> Result<Store> {
     let mut writer = Connection::open_in_memory()?;
     configure(&writer, options.durability)?;
-    migrate(&mut writer)?;
+    migrate(&mut writer, false)?;
     Ok(Store {
         writer: Mutex::new(writer),
         readers: Vec::new(),
@@ -80,41 +78,57 @@ pub(crate) fn open_memory(options: &StoreOptions) -> Result<Store> {
     })
 }
 
-/// Refuses, without writing anything, a file that is not a database or is someone else's.
-fn check_ours(conn: &Connection, path: &Path) -> Result<()> {
-    let not_ours = || StoreError::NotOurs {
-        path: path.to_owned(),
-    };
-    let probe = conn.query_row("PRAGMA application_id", [], |r| r.get::<_, i64>(0));
-    let app_id = match probe {
-        Ok(id) => id,
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::NotADatabase =>
-        {
-            return Err(not_ours());
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if app_id == APPLICATION_ID {
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew {
-                found: version,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        return Ok(());
-    }
-    let objects: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
-    if app_id == 0 && objects == 0 {
-        Ok(())
-    } else {
-        Err(not_ours())
+fn not_ours(given: &Path) -> StoreError {
+    StoreError::NotOurs {
+        path: given.to_owned(),
     }
 }
 
+fn too_new(found: i64) -> StoreError {
+    StoreError::SchemaTooNew {
+        found,
+        supported: SCHEMA_VERSION,
+    }
+}
+
+/// Checks, as SQLite reads the file, what its header promised: a file without pages (new, or left
+/// so by a creation killed mid-commit once SQLite has rolled its journal back on this first read)
+/// becomes a new database; any other must carry our application id and a schema version we know.
+/// Runs before any pragma that writes.
+fn recognise(conn: &Connection, given: &Path) -> Result<()> {
+    let probe = conn.query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0));
+    let pages = match probe {
+        Ok(pages) => pages,
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+            ) =>
+        {
+            return Err(not_ours(given));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if pages == 0 {
+        return Ok(());
+    }
+    let (app_id, version): (i64, i64) = conn.query_row(
+        "SELECT (SELECT application_id FROM pragma_application_id), \
+                (SELECT user_version FROM pragma_user_version)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if app_id != APPLICATION_ID || version < 1 {
+        return Err(not_ours(given));
+    }
+    if version > SCHEMA_VERSION {
+        return Err(too_new(version));
+    }
+    Ok(())
+}
+
+/// Per-connection settings; none of them writes to the file.
 fn configure(conn: &Connection, durability: Durability) -> Result<()> {
-    conn.pragma_update(None, "journal_mode", "WAL")?;
     let sync = match durability {
         Durability::Full => "FULL",
         Durability::Normal => "NORMAL",
@@ -125,15 +139,37 @@ fn configure(conn: &Connection, durability: Durability) -> Result<()> {
     Ok(())
 }
 
-fn migrate(conn: &mut Connection) -> Result<()> {
+/// Applies the migrations the database lacks. A new database gets its first migration, and with
+/// it the application id, in one transaction in the rollback journal: a process killed while
+/// creating leaves one of ours, or a file that has no pages once SQLite has rolled its journal
+/// back (and so is new again). Only then does a file database switch to WAL (`wal`), for the
+/// remaining migrations and for good.
+fn migrate(conn: &mut Connection, wal: bool) -> Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let start = usize::try_from(version).unwrap_or(0);
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(start) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        tx.commit()?;
+    let mut applied = usize::try_from(version).unwrap_or(0);
+    if applied == 0 {
+        conn.pragma_update(None, "journal_mode", "DELETE")?;
+        apply(conn, 0)?;
+        applied = 1;
     }
+    if wal {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    for i in applied..MIGRATIONS.len() {
+        apply(conn, i)?;
+    }
+    Ok(())
+}
+
+/// Applies migration `i` (counting from 0) and records it, in one transaction.
+fn apply(conn: &mut Connection, i: usize) -> Result<()> {
+    let Some(sql) = MIGRATIONS.get(i) else {
+        return Ok(());
+    };
+    let tx = conn.transaction()?;
+    tx.execute_batch(sql)?;
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.pragma_update(None, "user_version", i as i64 + 1)?;
+    tx.commit()?;
     Ok(())
 }

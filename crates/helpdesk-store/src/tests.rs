@@ -155,3 +155,243 @@ fn unknown_stored_codes_are_errors_not_panics() {
     let err = store.ticket(t.id).unwrap_err();
     assert!(err.to_string().contains("unknown status code 42"), "{err}");
 }
+
+#[test]
+fn an_in_memory_store_is_checked_on_its_writer() {
+    let store = store();
+    store.create_department(AT, &SYSTEM, "D").unwrap();
+    assert_eq!(store.integrity_check().unwrap(), ["ok"]);
+}
+
+/// How a second open of the same file, by another name, ends while the first store is open.
+#[derive(Debug, PartialEq)]
+enum Second {
+    InUse,
+    HardLinked,
+}
+
+/// Opens `first`, then `second` while the first is open, and reports how the second ended.
+fn second_open(first: &Path, second: &Path) -> Second {
+    let _first = Store::open(first, &StoreOptions::default()).unwrap();
+    match Store::open(second, &StoreOptions::default()) {
+        Err(StoreError::InUse { path }) => {
+            assert_eq!(path, second, "the error names the path given");
+            Second::InUse
+        }
+        Err(StoreError::HardLinked { path, links }) => {
+            assert_eq!((path.as_path(), links), (second, 2));
+            Second::HardLinked
+        }
+        other => panic!("{} opened twice: {other:?}", second.display()),
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn a_symlink_is_the_file_it_points_to() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let db = d.join("s.db");
+    drop(Store::open(&db, &StoreOptions::default()).unwrap());
+    std::fs::create_dir(d.join("sub")).unwrap();
+    symlink(&db, d.join("absolute")).unwrap();
+    symlink("../s.db", d.join("sub/relative")).unwrap();
+    symlink(d.join("absolute"), d.join("chained")).unwrap();
+    symlink(d, d.join("dir")).unwrap();
+    for (first, second) in [
+        ("s.db", "absolute"),
+        ("absolute", "s.db"),
+        ("s.db", "sub/relative"),
+        ("sub/relative", "chained"),
+        ("s.db", "dir/s.db"),
+        ("dir/absolute", "sub/../s.db"),
+    ] {
+        assert_eq!(
+            second_open(&d.join(first), &d.join(second)),
+            Second::InUse,
+            "{first}, then {second}"
+        );
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn a_dangling_symlink_is_the_file_it_will_create() {
+    use std::os::unix::fs::symlink;
+    for (first, second) in [("link", "new.db"), ("new.db", "link"), ("chain", "link")] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        symlink("new.db", d.join("link")).unwrap();
+        symlink(d.join("link"), d.join("chain")).unwrap();
+        assert_eq!(
+            second_open(&d.join(first), &d.join(second)),
+            Second::InUse,
+            "{first}, then {second}"
+        );
+        assert!(d.join("new.db").is_file(), "created through the link");
+        assert!(!d.join("link.lock").exists(), "the lock is the target's");
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn a_hard_linked_file_is_refused_by_every_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.db");
+    let b = dir.path().join("b.db");
+    {
+        // Linked while open: the first owner keeps it, the other name is refused.
+        let _first = Store::open(&a, &StoreOptions::default()).unwrap();
+        std::fs::hard_link(&a, &b).unwrap();
+        assert!(matches!(
+            Store::open(&b, &StoreOptions::default()),
+            Err(StoreError::HardLinked { links: 2, .. })
+        ));
+        assert!(matches!(
+            Store::open(&a, &StoreOptions::default()),
+            Err(StoreError::InUse { .. })
+        ));
+    }
+    for name in [&a, &b] {
+        match Store::open(name, &StoreOptions::default()) {
+            Err(e @ StoreError::HardLinked { .. }) => {
+                let message = e.to_string();
+                assert!(
+                    message.contains(&format!("`{}`", name.display())),
+                    "{message}"
+                );
+                assert!(message.contains("2 names (hard links)"), "{message}");
+            }
+            other => panic!("{} opened: {other:?}", name.display()),
+        }
+    }
+    std::fs::remove_file(&b).unwrap();
+    Store::open(&a, &StoreOptions::default()).unwrap();
+}
+
+/// Opens a file left by a creation killed after its first migration's pages were written, with
+/// the journal still hot (`hot`, killed mid-commit) or already deleted (killed after the commit,
+/// before the switch to WAL), and returns whether the pages written before the kill survived.
+fn reopen_after_killed_creation(hot: bool) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The journal of a creating transaction as a kill mid-commit leaves it: the commit writes the
+    // journal's magic number once the journal is synced, then the database pages, and deletes the
+    // journal last. Before the commit the magic is still zero (the journal is not hot yet).
+    let journal = {
+        let conn = Connection::open(d.join("scratch.db")).unwrap();
+        conn.execute_batch("BEGIN; CREATE TABLE t (x);").unwrap();
+        let mut journal = std::fs::read(d.join("scratch.db-journal")).unwrap();
+        conn.execute_batch("ROLLBACK").unwrap();
+        journal[..8].copy_from_slice(&[0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7]);
+        journal
+    };
+    // The file as that commit wrote it: our first migration and application id, and a marker.
+    let path = d.join("s.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "application_id", schema::APPLICATION_ID)
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch("CREATE TABLE marker (x)").unwrap();
+    }
+    if hot {
+        std::fs::write(d.join("s.db-journal"), journal).unwrap();
+    }
+
+    let store = Store::open(&path, &StoreOptions::default()).unwrap();
+    assert!(!d.join("s.db-journal").exists());
+    let (markers, version, mode): (i64, i64, String) = store
+        .read(|tx| Ok(tx.query_row("SELECT (SELECT count(*) FROM sqlite_schema WHERE name = 'marker'), (SELECT user_version FROM pragma_user_version), (SELECT journal_mode FROM pragma_journal_mode)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?))
+        .unwrap();
+    assert_eq!((version, mode.as_str()), (schema::SCHEMA_VERSION, "wal"));
+    assert_eq!(store.integrity_check().unwrap(), ["ok"]);
+    markers == 1
+}
+
+#[test]
+fn a_creation_killed_mid_commit_starts_over() {
+    assert!(
+        !reopen_after_killed_creation(true),
+        "rolled back, created anew"
+    );
+}
+
+#[test]
+fn a_creation_killed_after_its_first_commit_goes_on() {
+    assert!(reopen_after_killed_creation(false), "kept, migrated on");
+}
+
+/// Makes at `path` a database whose pages since its creation lie in the WAL only, by `sql` on a
+/// connection in WAL mode that closes before a reader does (a reader cannot checkpoint).
+fn wal_only_database(path: &Path, sql: &str) {
+    let writer = Connection::open(path).unwrap();
+    writer.pragma_update(None, "journal_mode", "WAL").unwrap();
+    writer.execute_batch(sql).unwrap();
+    let reader =
+        Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    reader
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap();
+    drop(writer);
+    drop(reader);
+    let header = std::fs::read(path).unwrap();
+    assert_eq!(
+        header[68..72],
+        [0; 4],
+        "the file's own first page has no application id"
+    );
+    assert!(wal_of(path).exists());
+}
+
+fn wal_of(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
+#[test]
+fn a_database_whose_application_id_is_still_in_the_wal_opens() {
+    // As databases were created before the first migration was written in the rollback journal.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut sql = String::new();
+    for (i, migration) in schema::MIGRATIONS.iter().enumerate() {
+        sql.push_str(&format!(
+            "BEGIN; {migration}; PRAGMA application_id = {}; PRAGMA user_version = {}; COMMIT;",
+            schema::APPLICATION_ID,
+            i + 1
+        ));
+    }
+    wal_only_database(&path, &sql);
+    let store = Store::open(&path, &StoreOptions::default()).unwrap();
+    store.create_department(AT, &SYSTEM, "D").unwrap();
+    assert_eq!(store.integrity_check().unwrap(), ["ok"]);
+}
+
+#[test]
+fn a_foreign_database_with_its_wal_is_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    wal_only_database(
+        &path,
+        "PRAGMA application_id = 1234; CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('la');",
+    );
+    let before = (
+        std::fs::read(&path).unwrap(),
+        std::fs::read(wal_of(&path)).unwrap(),
+    );
+    assert!(matches!(
+        Store::open(&path, &StoreOptions::default()),
+        Err(StoreError::NotOurs { .. })
+    ));
+    let after = (
+        std::fs::read(&path).unwrap(),
+        std::fs::read(wal_of(&path)).unwrap(),
+    );
+    assert!(before == after, "the file or its WAL changed");
+}

@@ -63,6 +63,18 @@ pub enum Error {
         /// The database file.
         path: PathBuf,
     },
+    /// The database file has several names (hard links). The lock that keeps a second owner out
+    /// is taken on the file's name, so with several names one owner cannot be enforced; the
+    /// file was not opened. Remove the other links, or copy the file, and open it again.
+    #[error(
+        "database `{}` has {links} names (hard links): one owner cannot be enforced for a file with several names; remove the other links", path.display()
+    )]
+    HardLinked {
+        /// The database file, as given.
+        path: PathBuf,
+        /// How many names the file has.
+        links: u64,
+    },
     /// The file is not a helpdesk database; it was not modified.
     #[error("`{}` is not a helpdesk database; it was left untouched", path.display())]
     NotOurs {
@@ -207,6 +219,7 @@ impl From<StoreError> for Error {
             },
             StoreError::Invalid(v) => Error::Invalid(v),
             StoreError::InUse { path } => Error::InUse { path },
+            StoreError::HardLinked { path, links } => Error::HardLinked { path, links },
             StoreError::NotOurs { path } => Error::NotOurs { path },
             StoreError::SchemaTooNew { found, supported } => {
                 Error::SchemaTooNew { found, supported }

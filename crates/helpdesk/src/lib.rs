@@ -100,9 +100,11 @@ struct Inner {
 }
 
 impl Helpdesk {
-    /// Opens the helpdesk database at `path`, creating it if needed, and returns it with the
-    /// system handle. Fails if another handle (in this or another process) owns the file, if the
-    /// file is not a helpdesk database (it is left untouched), or if a newer version wrote it.
+    /// Opens the helpdesk database at `path`, creating it if the path does not exist or names an
+    /// empty file, and returns it with the system handle. Fails if another handle (in this or
+    /// another process) owns the file, by this name or through a symlink ([`Error::InUse`]), if
+    /// the file has several names ([`Error::HardLinked`]), if the file is not a helpdesk database
+    /// ([`Error::NotOurs`]; it is left untouched), or if a newer version wrote it.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<(Helpdesk, SystemHandle)> {
         let store = Store::open(path.as_ref(), &options.store_options())?;
         Self::assemble(store, options)

@@ -30,7 +30,8 @@ impl SystemHandle {
         Ok(self.helpdesk.store().backup_to(target.as_ref())?)
     }
 
-    /// SQLite's integrity check of the database as it is now: `["ok"]` when it is sound.
+    /// SQLite's integrity check of the database as it is now: `["ok"]` when it is sound. It runs
+    /// on a connection opened for it, never a pooled one, so it sees the file as it is.
     pub fn integrity_check(&self) -> Result<Vec<String>> {
         Ok(self.helpdesk.store().integrity_check()?)
     }

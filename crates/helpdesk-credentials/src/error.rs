@@ -165,21 +165,6 @@ pub enum Refused {
     },
 }
 
-/// Why a credential was not accepted by the [`Verifier`](crate::Verifier).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerifyError {
-    /// The id is unknown or the secret is wrong; deliberately the same error for both.
-    #[error("credentials are not valid")]
-    Invalid,
-    /// The gate refused to spend argon2 work on this attempt.
-    #[error(transparent)]
-    Refused(#[from] Refused),
-    /// The stored hash could not be used (a bug or a damaged store, not a wrong secret).
-    #[error("stored secret hash cannot be used")]
-    Stored(#[source] HashError),
-}
-
 /// Why a scheme alias could not be registered.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -102,9 +102,8 @@ const PRUNE_FLOOR: usize = 1024;
 
 /// Admits argon2 verifications: one in flight per id, within the per-id and overall rate limits.
 ///
-/// Only the slow path goes through the gate: secrets already in the
-/// [`VerifiedCache`](crate::VerifiedCache) are accepted without it, so flooding an id with wrong
-/// secrets does not lock out a client whose secret is cached.
+/// Only the slow path goes through the gate: secrets whose tag is known are accepted without it,
+/// so flooding an id with wrong secrets does not lock out a client whose tag is known.
 pub struct VerifyGate<I> {
     config: GateConfig,
     state: Mutex<State<I>>,

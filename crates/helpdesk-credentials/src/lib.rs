@@ -11,12 +11,11 @@
 //!   application aliases such as `DdApi`) into a [`Credential`] without allocating, or checks it
 //!   in place into a [`CheckedCredential`] that borrows the secret (the hot path's form).
 //! - [`SecretHasher`]: argon2id hashes at rest, as PHC strings.
-//! - [`FastHasher`] and [`VerifiedCache`]: after one successful argon2 verification, a request
-//!   costs one map lookup, one keyed SipHash-2-4 under a per-process key and one constant-time
-//!   comparison.
+//! - [`FastHasher`] and [`Tag`]: after one successful argon2 verification, a request costs one
+//!   keyed SipHash-2-4 under a per-process key and one constant-time comparison with the tag the
+//!   caller remembered. [`IdHasher`] hashes the integer ids of in-memory tables.
 //! - [`VerifyGate`]: bounds argon2 work for wrong or unknown secrets (one verification in flight
 //!   per id, token-bucket limits per id and overall).
-//! - [`Verifier`]: the three above put together in the right order.
 //!
 //! No function here reads a clock or sleeps: callers pass the time in.
 
@@ -29,12 +28,9 @@ mod gate;
 mod hash;
 mod header;
 mod secret;
-mod verifier;
 
-pub use error::{
-    GenerateError, HashError, ParseError, Refused, SchemeError, SecretKind, VerifyError,
-};
-pub use fast::{FastHasher, Tag, VerifiedCache, constant_time_eq};
+pub use error::{GenerateError, HashError, ParseError, Refused, SchemeError, SecretKind};
+pub use fast::{FastHasher, IdHasher, Tag, constant_time_eq};
 pub use gate::{GateConfig, RateLimit, VerifyGate};
 pub use hash::{HashParams, SecretHasher};
 pub use header::{
@@ -42,4 +38,3 @@ pub use header::{
     basic_authorization,
 };
 pub use secret::{AccessToken, CheckedSecret, KeyCode, KeySecret};
-pub use verifier::{PreviousSecret, StoredSecret, Verifier};

@@ -96,7 +96,7 @@ fn a_flood_from_one_address_keeps_a_client_at_another_out_for_one_verification_a
     let stop = Arc::new(AtomicBool::new(false));
     let (locked_tx, locked_rx) = mpsc::channel();
     let next_id = Arc::new(AtomicU64::new(0));
-    let flood: Vec<_> = (0..3)
+    let flood: Vec<_> = (0..4)
         .map(|_| {
             let (r, stop, locked, next_id) =
                 (r.clone(), stop.clone(), locked_tx.clone(), next_id.clone());
@@ -135,10 +135,10 @@ fn a_flood_from_one_address_keeps_a_client_at_another_out_for_one_verification_a
         "the right secret from B was refused during a flood from A: {:?}",
         owner.err()
     );
-    // Its own verification and at most the ones running when it came (two at once), on a
-    // machine busy with the flood: a few verifications' time, never the flood's length.
+    // Its own verification, and at most one of those running when it came (two run at once),
+    // both slowed down by the flood's on a busy machine: never the flood's length.
     assert!(
-        waited < one_verification * 6 + Duration::from_millis(150),
+        waited < one_verification * 6 + Duration::from_millis(200),
         "waited {waited:?}, one verification takes {one_verification:?}"
     );
     Ok(())

@@ -14,10 +14,13 @@
 //! - [`FastHasher`] and [`Tag`]: after one successful argon2 verification, a request costs one
 //!   keyed SipHash-2-4 under a per-process key and one constant-time comparison with the tag the
 //!   caller remembered. [`IdHasher`] hashes the integer ids of in-memory tables.
-//! - [`VerifyGate`]: bounds argon2 work for wrong or unknown secrets (one verification in flight
-//!   per id, token-bucket limits per id and overall).
+//! - [`VerifyGate`]: bounds argon2 work for secrets without a known tag (a few verifications at
+//!   once, sources of requests in turn, token buckets per source and per id and source, one
+//!   verification shared by the attempts with the same secret); [`Source`] is the network a
+//!   request came from.
 //!
-//! No function here reads a clock or sleeps: callers pass the time in.
+//! No function here reads the time or sleeps: callers pass the time in. The gate only bounds its
+//! waits with the real monotonic clock.
 
 mod base62;
 mod base64;
@@ -28,13 +31,15 @@ mod gate;
 mod hash;
 mod header;
 mod secret;
+mod source;
 
 pub use error::{GenerateError, HashError, ParseError, Refused, SchemeError, SecretKind};
 pub use fast::{FastHasher, IdHasher, Tag, constant_time_eq};
-pub use gate::{GateConfig, RateLimit, VerifyGate};
+pub use gate::{Attempt, GateConfig, RateLimit, Verification, VerifyGate};
 pub use hash::{HashParams, SecretHasher};
 pub use header::{
     CheckedCredential, Credential, MAX_HEADER_LEN, Scheme, SchemeRegistry, Scratch,
     basic_authorization,
 };
 pub use secret::{AccessToken, CheckedSecret, KeyCode, KeySecret};
+pub use source::Source;

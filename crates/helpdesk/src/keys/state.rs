@@ -179,6 +179,11 @@ pub(crate) enum Which {
     Previous,
 }
 
+/// What an argon2 run behind the gate found, handed to every request that waited for it: the
+/// stored secret that matched, if any (a token's one secret is its current one; a decoy never
+/// matches).
+pub(crate) type Verdict = Result<Option<Which>, HashError>;
+
 /// Everything the helpdesk keeps in memory about keys and tokens.
 pub(crate) struct KeyState {
     pub(crate) schemes: SchemeRegistry,
@@ -187,8 +192,9 @@ pub(crate) struct KeyState {
     /// Built on first use: it hashes a decoy up front, which costs one argon2 run.
     hasher: OnceLock<SecretHasher>,
     hasher_init: Mutex<()>,
-    /// One gate for keys and tokens, so that its overall limit bounds all argon2 work.
-    pub(crate) gate: VerifyGate<GateId>,
+    /// One gate for keys and tokens, so that its bound on concurrent runs covers all argon2
+    /// work.
+    pub(crate) gate: VerifyGate<GateId, Verdict>,
     pub(crate) keys: ArcSwap<KeyMap>,
     pub(crate) tokens: ArcSwap<TokenMap>,
     /// Bumped after every change of `keys` or `tokens`, so that threads know to reload their

@@ -58,8 +58,8 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::error::Refused;
-use crate::fast::Tag;
 use crate::source::Source;
+use crate::tag::Tag;
 
 /// A token bucket: `burst` attempts at once, then one more every `interval`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

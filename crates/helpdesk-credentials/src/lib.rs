@@ -26,15 +26,14 @@ mod base62;
 mod base64;
 mod crc32;
 mod error;
-mod fast;
 mod gate;
 mod hash;
 mod header;
 mod secret;
 mod source;
+mod tag;
 
 pub use error::{GenerateError, HashError, ParseError, Refused, SchemeError, SecretKind};
-pub use fast::{FastHasher, IdHasher, Tag, constant_time_eq};
 pub use gate::{Attempt, GateConfig, RateLimit, Verification, VerifyGate};
 pub use hash::{HashParams, SecretHasher};
 pub use header::{
@@ -43,3 +42,4 @@ pub use header::{
 };
 pub use secret::{AccessToken, CheckedSecret, KeyCode, KeySecret};
 pub use source::Source;
+pub use tag::{FastHasher, IdHasher, Tag, constant_time_eq};

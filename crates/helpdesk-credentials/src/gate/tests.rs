@@ -11,7 +11,7 @@ use std::thread::{self, JoinHandle};
 use helpdesk_domain::KeyId;
 
 use super::*;
-use crate::fast::FastHasher;
+use crate::tag::FastHasher;
 
 type Gate = VerifyGate<KeyId, u32>;
 

@@ -1,6 +1,6 @@
-//! The hot path: once a secret has passed argon2, checking it again costs one SipHash-2-4
-//! (128-bit tag) under a per-process random key and one constant-time comparison with the tag
-//! the caller remembered for it.
+//! Tags of verified secrets, for the hot path: once a secret has passed argon2, checking it again
+//! costs one SipHash-2-4 (a 128-bit tag) under a per-process random key and one constant-time
+//! comparison with the tag the caller remembered for it.
 //!
 //! The key exists only in memory and is new in every process, so the tags are worthless outside
 //! it. SipHash-2-4 is a PRF built for short inputs. It is written out here for the one shape

@@ -23,6 +23,9 @@
 //!   and the same generation of what is stored share one verification: the later ones wait for
 //!   the result of the one queued or running, so a client's concurrent first requests after a
 //!   restart cost one argon2 run and none is refused. Sharing takes nothing from the buckets.
+//!   The result is only shared where it holds: a presented secret either matches a stored hash
+//!   or not, and the caller bumps the generation whenever the stored secret changes. Attempts
+//!   with other secrets for the same id are not held up by it: each is its own verification.
 //! - **Waits are bounded** by [`GateConfig::max_wait`] of real time: a request that has not had
 //!   its turn (or its result) by then is refused as [`Refused::TimedOut`]. Waiting is on a
 //!   condition variable with that deadline; the gate never sleeps and never spins.
@@ -44,9 +47,10 @@
 //!
 //! Memory stays bounded. A bucket that is full again is the same as no record at all, and is
 //! dropped when the tables grow; past 65,536 records (a flood from that many networks), every
-//! per-id bucket starts full again and idle sources are forgotten, while the
-//! concurrency bound and the turns still hold. Queued requests and verifications in flight are
-//! bounded by the requests waiting for them.
+//! per-id bucket starts full again and idle sources are forgotten, while the concurrency bound
+//! and the turns still hold. Queued requests and verifications in flight are bounded by the
+//! requests waiting for them. The tables are keyed by what clients choose (ids and addresses),
+//! so they use the standard library's randomly keyed hasher.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -116,9 +120,10 @@ pub struct GateConfig {
 }
 
 impl Default for GateConfig {
-    /// Two verifications at once. Per id and source: 5 at once, then one every 2 s. Per source:
-    /// 32 at once, then 50 a second (about one core's worth of argon2 at OWASP parameters), and
-    /// 32 waiting. A wait of one second at most.
+    /// Two verifications at once: at most two cores on argon2, and no client held up behind a
+    /// single slow run. Per id and source: 5 at once, then one every 2 s.
+    /// Per source: 32 at once, then 50 a second (about one core's worth of argon2 at OWASP
+    /// parameters), and 32 waiting. A wait of one second at most.
     fn default() -> Self {
         Self {
             concurrency: 2,

@@ -86,6 +86,7 @@ pub struct IdHasher(u64);
 
 impl IdHasher {
     /// `id` as one word: an integer written once is kept as it is; anything else is folded in.
+    #[inline]
     pub fn word<I: Hash + ?Sized>(id: &I) -> u64 {
         let mut hasher = Self(0);
         id.hash(&mut hasher);
@@ -95,6 +96,7 @@ impl IdHasher {
 
 impl Hasher for IdHasher {
     /// The word, mixed so that consecutive ids spread over a table's buckets.
+    #[inline]
     fn finish(&self) -> u64 {
         let mixed = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         mixed ^ (mixed >> 29)
@@ -106,10 +108,12 @@ impl Hasher for IdHasher {
         }
     }
 
+    #[inline]
     fn write_u64(&mut self, n: u64) {
         self.0 = self.0.rotate_left(29).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ n;
     }
 
+    #[inline]
     fn write_i64(&mut self, n: i64) {
         self.write_u64(n.cast_unsigned());
     }

@@ -2,6 +2,7 @@
 
 mod concurrency;
 mod crash;
+mod gate;
 mod history;
 mod keys;
 mod outbox;

@@ -84,7 +84,7 @@ pub(crate) fn update(mut crc: u32, bytes: &[u8]) -> u32 {
     }
     let k = tail.len();
     if k > 0 {
-        let word = crate::fast::little_endian(tail) ^ u64::from(crc);
+        let word = crate::tag::little_endian(tail) ^ u64::from(crc);
         // The register's bytes beyond the tail are not consumed by it: they shift on.
         let mut next = if k < 4 { crc >> (8 * k) } else { 0 };
         for n in 0..k {

@@ -148,36 +148,21 @@ pub enum HashError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Refused {
-    /// Another verification for the same id is running.
-    #[error("another verification for this credential is in progress")]
-    Busy,
-    /// The id's rate limit is used up.
+    /// The attempts for this id from this source are used up.
     #[error("too many attempts for this credential, retry in {} ms", .retry_after.as_millis())]
     RateLimited {
-        /// When the next attempt for this id would be allowed.
+        /// When the next attempt for this id from this source would be allowed.
         retry_after: Duration,
     },
-    /// The overall rate limit is used up.
-    #[error("too many verification attempts, retry in {} ms", .retry_after.as_millis())]
+    /// The attempts from this source are used up, or it has its most requests waiting.
+    #[error("too many verification attempts from this source, retry in {} ms", .retry_after.as_millis())]
     Overloaded {
-        /// When the next attempt would be allowed.
+        /// When the next attempt from this source would be allowed.
         retry_after: Duration,
     },
-}
-
-/// Why a credential was not accepted by the [`Verifier`](crate::Verifier).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerifyError {
-    /// The id is unknown or the secret is wrong; deliberately the same error for both.
-    #[error("credentials are not valid")]
-    Invalid,
-    /// The gate refused to spend argon2 work on this attempt.
-    #[error(transparent)]
-    Refused(#[from] Refused),
-    /// The stored hash could not be used (a bug or a damaged store, not a wrong secret).
-    #[error("stored secret hash cannot be used")]
-    Stored(#[source] HashError),
+    /// The wait for a turn, or for the verification of the same secret, ran out.
+    #[error("no verification could run in time, retry shortly")]
+    TimedOut,
 }
 
 /// Why a scheme alias could not be registered.

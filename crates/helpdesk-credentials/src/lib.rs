@@ -11,35 +11,35 @@
 //!   application aliases such as `DdApi`) into a [`Credential`] without allocating, or checks it
 //!   in place into a [`CheckedCredential`] that borrows the secret (the hot path's form).
 //! - [`SecretHasher`]: argon2id hashes at rest, as PHC strings.
-//! - [`FastHasher`] and [`VerifiedCache`]: after one successful argon2 verification, a request
-//!   costs one map lookup, one keyed SipHash-2-4 under a per-process key and one constant-time
-//!   comparison.
-//! - [`VerifyGate`]: bounds argon2 work for wrong or unknown secrets (one verification in flight
-//!   per id, token-bucket limits per id and overall).
-//! - [`Verifier`]: the three above put together in the right order.
+//! - [`FastHasher`] and [`Tag`]: after one successful argon2 verification, a request costs one
+//!   keyed SipHash-2-4 under a per-process key and one constant-time comparison with the tag the
+//!   caller remembered. [`IdHasher`] hashes the integer ids of in-memory tables.
+//! - [`VerifyGate`]: bounds argon2 work for secrets without a known tag (a few verifications at
+//!   once, sources of requests in turn, token buckets per source and per id and source, one
+//!   verification shared by the attempts with the same secret); [`Source`] is the network a
+//!   request came from.
 //!
-//! No function here reads a clock or sleeps: callers pass the time in.
+//! No function here reads the time or sleeps: callers pass the time in. The gate only bounds its
+//! waits with the real monotonic clock.
 
 mod base62;
 mod base64;
 mod crc32;
 mod error;
-mod fast;
 mod gate;
 mod hash;
 mod header;
 mod secret;
-mod verifier;
+mod source;
+mod tag;
 
-pub use error::{
-    GenerateError, HashError, ParseError, Refused, SchemeError, SecretKind, VerifyError,
-};
-pub use fast::{FastHasher, Tag, VerifiedCache, constant_time_eq};
-pub use gate::{GateConfig, RateLimit, VerifyGate};
+pub use error::{GenerateError, HashError, ParseError, Refused, SchemeError, SecretKind};
+pub use gate::{Attempt, GateConfig, RateLimit, Verification, VerifyGate};
 pub use hash::{HashParams, SecretHasher};
 pub use header::{
     CheckedCredential, Credential, MAX_HEADER_LEN, Scheme, SchemeRegistry, Scratch,
     basic_authorization,
 };
 pub use secret::{AccessToken, CheckedSecret, KeyCode, KeySecret};
-pub use verifier::{PreviousSecret, StoredSecret, Verifier};
+pub use source::Source;
+pub use tag::{FastHasher, IdHasher, Tag, constant_time_eq};

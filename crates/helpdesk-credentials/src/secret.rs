@@ -18,7 +18,7 @@ use std::fmt;
 use helpdesk_domain::{KeyId, TokenId};
 
 use crate::error::{GenerateError, ParseError, SecretKind};
-use crate::fast::constant_time_eq;
+use crate::tag::constant_time_eq;
 use crate::{base62, crc32};
 
 /// The prefix of a key secret.

@@ -443,8 +443,8 @@ impl fmt::Debug for MalformedCredential {
 
 impl std::error::Error for MalformedCredential {}
 
-/// Why a request could not be authenticated (an HTTP application answers 401, or 429 for
-/// [`TooManyAttempts`](Self::TooManyAttempts) and [`Busy`](Self::Busy)). No message ever
+/// Why a request could not be authenticated (an HTTP application answers 401, 429 for
+/// [`TooManyAttempts`](Self::TooManyAttempts) and 503 for [`Busy`](Self::Busy)). No message ever
 /// contains a secret, and a refusal before the secret is proven says nothing about whether the
 /// key or token exists.
 #[derive(Debug, thiserror::Error)]
@@ -457,14 +457,17 @@ pub enum AuthError {
     /// The key or token does not exist, or the secret is wrong: deliberately the same error.
     #[error("credentials are not valid")]
     InvalidCredentials,
-    /// Too many secret verifications for this credential, or overall, were attempted.
+    /// Too many secret verifications were attempted for this credential from the request's
+    /// source network, or from that network for any credential, or too many of that network's
+    /// requests are waiting for one. Requests without a source address count as one network.
     #[error("too many attempts with these credentials, retry in {} ms", .retry_after.as_millis())]
     TooManyAttempts {
         /// When the next attempt would be allowed.
         retry_after: Duration,
     },
-    /// Another verification of this credential's secret is running; retry shortly.
-    #[error("another verification of these credentials is in progress, retry shortly")]
+    /// The secret verifications ahead of this one did not leave it a turn within the longest
+    /// wait (one second): the helpdesk is saturated with them. Retry shortly.
+    #[error("secret verifications are saturated, retry shortly")]
     Busy,
     /// The key is disabled.
     #[error("key {key} is disabled")]

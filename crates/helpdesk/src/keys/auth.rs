@@ -11,8 +11,9 @@
 //! or lock is executed.
 //!
 //! Everything else (unknown ids, wrong secrets, first uses after a restart, the old secret during
-//! an overlap window) runs argon2 behind the gates: one verification in flight per id, and
-//! token-bucket limits per id and overall, timed by the helpdesk's clock.
+//! an overlap window) runs argon2 behind the gate: a few verifications at once, the request's
+//! source network in turn with the others, token buckets per source and per id and source timed
+//! by the helpdesk's clock, and one verification for concurrent requests with the same secret.
 
 use std::cell::Cell;
 use std::net::IpAddr;
@@ -21,7 +22,8 @@ use std::sync::atomic::Ordering;
 
 use helpdesk_authz::{Action, Decision, DenyReason, Policy, Resource, Scopes, TicketAttrs};
 use helpdesk_credentials::{
-    CheckedCredential, CheckedSecret, HashError, Refused, Scratch, SecretHasher, Tag,
+    Attempt, CheckedCredential, CheckedSecret, HashError, Refused, Scratch, SecretHasher, Source,
+    Tag, Verification,
 };
 use helpdesk_domain::{
     ActAs, Actor, AgentId, Clock, KeyId, KeyKind, Network, Reading, Timestamp, TokenId,
@@ -29,7 +31,7 @@ use helpdesk_domain::{
 use helpdesk_store::StoreError;
 
 use super::log::{KeyLog, Label, LogEntry};
-use super::state::{GateId, KeySnap, KeyState, TokenSnap, Which};
+use super::state::{GateId, KeySnap, KeyState, TokenSnap, Verdict, Which};
 use super::{ApiRequest, AuthError, AuthStats, RequestOutcome, TicketAttributes};
 use crate::error::Denied;
 use crate::local::{Local, Rings};
@@ -185,9 +187,10 @@ impl Helpdesk {
     ) -> Result<Grant, AuthError> {
         let state = &self.inner.keys;
         let Some(entry) = local.keys.get(&id) else {
-            return Err(refuse_unknown(state, GateId::Key(id), secret, now));
+            return Err(refuse_unknown(state, GateId::Key(id), secret, request, now));
         };
-        let result = verify_key(state, &entry.snap, id, secret, now).and_then(|verified| {
+        let verified = verify_key(state, &entry.snap, id, secret, request, now);
+        let result = verified.and_then(|verified| {
             let grant = self.key_grant(&local.policy, id, &entry.snap, request, now)?;
             if let Verified::Argon2(Which::Current, tag) = verified {
                 self.rehash_if_outdated(id, &entry.snap, secret, tag);
@@ -280,13 +283,14 @@ impl Helpdesk {
     ) -> Result<Grant, AuthError> {
         let state = &self.inner.keys;
         let Some(token) = local.tokens.get(&id) else {
-            return Err(refuse_unknown(state, GateId::Token(id), secret, now));
+            let id = GateId::Token(id);
+            return Err(refuse_unknown(state, id, secret, request, now));
         };
         let Some(key) = local.keys.get(&token.key) else {
             // The key was deleted; its tokens are being forgotten.
             return Err(AuthError::InvalidCredentials);
         };
-        let result = verify_token(state, token, secret, now)
+        let result = verify_token(state, token, secret, request, now)
             .and_then(|()| self.token_grant(&local.policy, id, token, &key.snap, request, now));
         log(&mut local.rings, &key.log, request, now, Some(id), &result);
         result
@@ -421,24 +425,51 @@ fn refuse_unknown(
     state: &KeyState,
     id: GateId,
     secret: CheckedSecret<'_>,
+    request: &ApiRequest<'_>,
     now: &RequestTime<'_>,
 ) -> AuthError {
     let hasher = match state.hasher() {
         Ok(hasher) => hasher,
         Err(e) => return AuthError::internal(e),
     };
-    match state.gate.run(id, KeyState::monotonic(now.precise()), || {
-        hasher.verify_decoy(secret.expose())
-    }) {
+    let tag = state.fast.tag(&id, secret.random_part());
+    let verification = verify(state, attempt(id, request, tag, 0), now, || {
+        hasher.verify_decoy(secret.expose()).map(|()| None)
+    });
+    match verification.map(Verification::into_inner) {
         Err(refused) => refused.into(),
         Ok(Err(e)) => AuthError::internal(e),
-        Ok(Ok(())) => AuthError::InvalidCredentials,
+        Ok(Ok(_)) => AuthError::InvalidCredentials,
     }
+}
+
+/// The gate's view of a request presenting the secret of `tag` for `id`, checked against the
+/// stored `generation`.
+fn attempt(id: GateId, request: &ApiRequest<'_>, tag: Tag, generation: u64) -> Attempt<GateId> {
+    Attempt {
+        id,
+        source: Source::of(request.source_ip),
+        secret: tag,
+        generation,
+    }
+}
+
+/// Runs `work` (argon2) for `attempt` behind the gate, or waits for the run of the same attempt.
+fn verify(
+    state: &KeyState,
+    attempt: Attempt<GateId>,
+    now: &RequestTime<'_>,
+    work: impl FnOnce() -> Verdict,
+) -> Result<Verification<Verdict>, Refused> {
+    state
+        .gate
+        .run(attempt, KeyState::monotonic(now.precise()), work)
 }
 
 /// How a key secret was proven.
 enum Verified {
-    /// By its tag, remembered from an earlier argon2 run or from its generation.
+    /// By its tag, remembered from an earlier argon2 run or from its generation, or by the run
+    /// of a concurrent request with the same secret (which remembers the tag).
     Tag,
     /// By argon2 against the `Which` stored hash; the tag is remembered now.
     Argon2(Which, Tag),
@@ -451,6 +482,7 @@ fn verify_key(
     snap: &KeySnap,
     id: KeyId,
     secret: CheckedSecret<'_>,
+    request: &ApiRequest<'_>,
     now: &RequestTime<'_>,
 ) -> Result<Verified, AuthError> {
     let tag = state.fast.tag(&id, secret.random_part());
@@ -462,13 +494,19 @@ fn verify_key(
         return Ok(Verified::Tag);
     }
     let hasher = state.hasher().map_err(AuthError::internal)?;
-    let matched = state
-        .gate
-        .run(GateId::Key(id), KeyState::monotonic(now.precise()), || {
-            slow_key_match(hasher, secret, snap, now)
-        })?
-        .map_err(AuthError::internal)?;
-    let which = matched.ok_or(AuthError::InvalidCredentials)?;
+    let attempt = attempt(GateId::Key(id), request, tag, snap.generation);
+    let verification = verify(state, attempt, now, || {
+        slow_key_match(hasher, secret, snap, now)
+    })?;
+    let shared = verification.is_shared();
+    let which = verification
+        .into_inner()
+        .map_err(AuthError::internal)?
+        .ok_or(AuthError::InvalidCredentials)?;
+    if shared {
+        // The request that ran it remembers the tag, and rehashes if need be.
+        return Ok(Verified::Tag);
+    }
     state.remember_key_tag(id, snap, which, tag);
     Ok(Verified::Argon2(which, tag))
 }
@@ -491,11 +529,12 @@ fn slow_key_match(
     }
 }
 
-/// Checks an access token: its tag, else argon2 behind the token gate.
+/// Checks an access token: its tag, else argon2 behind the gate.
 fn verify_token(
     state: &KeyState,
     token: &Arc<TokenSnap>,
     secret: CheckedSecret<'_>,
+    request: &ApiRequest<'_>,
     now: &RequestTime<'_>,
 ) -> Result<(), AuthError> {
     let tag = state.fast.tag(&token.id, secret.random_part());
@@ -503,18 +542,22 @@ fn verify_token(
         return Ok(());
     }
     let hasher = state.hasher().map_err(AuthError::internal)?;
-    let matched = state
-        .gate
-        .run(
-            GateId::Token(token.id),
-            KeyState::monotonic(now.precise()),
-            || hasher.verify(secret.expose(), &token.phc),
-        )?
-        .map_err(AuthError::internal)?;
-    if !matched {
+    let attempt = attempt(GateId::Token(token.id), request, tag, token.key_generation);
+    let verification = verify(state, attempt, now, || {
+        let matched = hasher.verify(secret.expose(), &token.phc)?;
+        Ok(matched.then_some(Which::Current))
+    })?;
+    let shared = verification.is_shared();
+    if verification
+        .into_inner()
+        .map_err(AuthError::internal)?
+        .is_none()
+    {
         return Err(AuthError::InvalidCredentials);
     }
-    state.remember_token_tag(token, tag);
+    if !shared {
+        state.remember_token_tag(token, tag);
+    }
     Ok(())
 }
 

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -25,8 +25,8 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use helpdesk_authz::Scopes;
 use helpdesk_credentials::{
-    FastHasher, GateConfig, HashError, HashParams, Scheme, SchemeRegistry, SecretHasher, Tag,
-    VerifyGate,
+    FastHasher, GateConfig, HashError, HashParams, IdHasher, Scheme, SchemeRegistry, SecretHasher,
+    Tag, VerifyGate,
 };
 use helpdesk_domain::{ActAs, KeyId, KeyKind, Network, Timestamp, TokenId, ValidationError};
 use helpdesk_store::{KeyRecord, Store, StoreError, TokenRecord};
@@ -39,29 +39,6 @@ use crate::options::{CredentialScheme, Options, SecretHashing};
 /// Expired tokens stay in memory this long, so clients are told "expired" rather than "not
 /// valid" while they may still be refreshing.
 pub(crate) const EXPIRED_TOKEN_GRACE_MS: i64 = 24 * 3_600_000;
-
-/// A multiplicative hash for the integer ids of the tables. The ids are assigned by the database,
-/// never chosen by a client, so no flooding protection is needed, and SipHash would cost more
-/// than the rest of the lookup.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_i64(&mut self, n: i64) {
-        let mixed = (self.0 ^ n.cast_unsigned()).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 = mixed ^ (mixed >> 29);
-    }
-}
 
 /// A map by id with [`IdHasher`].
 pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
@@ -221,6 +198,11 @@ pub(crate) enum Which {
     Previous,
 }
 
+/// What an argon2 run behind the gate found, handed to every request that waited for it: the
+/// stored secret that matched, if any (a token's one secret is its current one; a decoy never
+/// matches).
+pub(crate) type Verdict = Result<Option<Which>, HashError>;
+
 /// Everything the helpdesk keeps in memory about keys and tokens.
 pub(crate) struct KeyState {
     pub(crate) schemes: SchemeRegistry,
@@ -229,8 +211,9 @@ pub(crate) struct KeyState {
     /// Built on first use: it hashes a decoy up front, which costs one argon2 run.
     hasher: OnceLock<SecretHasher>,
     hasher_init: Mutex<()>,
-    /// One gate for keys and tokens, so that its overall limit bounds all argon2 work.
-    pub(crate) gate: VerifyGate<GateId>,
+    /// One gate for keys and tokens, so that its bound on concurrent runs covers all argon2
+    /// work.
+    pub(crate) gate: VerifyGate<GateId, Verdict>,
     pub(crate) keys: ArcSwap<KeyMap>,
     pub(crate) tokens: ArcSwap<TokenMap>,
     /// Bumped after every change of `keys` or `tokens`, so that threads know to reload their

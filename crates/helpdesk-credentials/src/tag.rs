@@ -1,5 +1,6 @@
-//! The hot path: once a secret has passed argon2, checking it again costs one map lookup, one
-//! SipHash-2-4 (128-bit tag) under a per-process random key, and one constant-time comparison.
+//! Tags of verified secrets, for the hot path: once a secret has passed argon2, checking it again
+//! costs one SipHash-2-4 (a 128-bit tag) under a per-process random key and one constant-time
+//! comparison with the tag the caller remembered for it.
 //!
 //! The key exists only in memory and is new in every process, so the tags are worthless outside
 //! it. SipHash-2-4 is a PRF built for short inputs. It is written out here for the one shape
@@ -7,16 +8,10 @@
 //! key (8-byte id, 32-byte secret) that is about half the time of a general streaming
 //! implementation; a test checks it against one.
 //!
-//! Revocation is by generation, without TTLs: the key store bumps a key's generation when it is
-//! regenerated, disabled or deleted, passes the current generation to [`VerifiedCache::check`], and
-//! an entry remembered under another generation is never accepted.
+//! [`IdHasher`] reduces an id to that word, and hashes the integer ids of in-memory tables.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-
-use helpdesk_domain::Timestamp;
-use parking_lot::RwLock;
 
 use crate::error::GenerateError;
 
@@ -77,19 +72,34 @@ impl FastHasher {
     /// The id is reduced to one word first: for the integer ids used here (`KeyId`, `TokenId`)
     /// that word is the id itself.
     pub fn tag<I: Hash>(&self, id: &I, secret: &[u8]) -> Tag {
-        let mut word = IdWord(0);
-        id.hash(&mut word);
-        Tag(siphash_2_4_128(self.key, word.0, secret))
+        Tag(siphash_2_4_128(self.key, IdHasher::word(id), secret))
     }
 }
 
-/// Reduces an id's `Hash` input to one word: an integer written once is kept as it is; anything
-/// else is folded in.
-struct IdWord(u64);
+/// A multiplicative hash for integer ids, and their reduction to one word for [`FastHasher`].
+///
+/// The ids it is meant for (`KeyId`, `TokenId`) are assigned by the database, never chosen by a
+/// client, so a table keyed by them needs no flooding protection, and SipHash would cost more
+/// than the rest of a lookup. Tables of ids a client picks (the gate's) use the standard hasher.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IdHasher(u64);
 
-impl Hasher for IdWord {
+impl IdHasher {
+    /// `id` as one word: an integer written once is kept as it is; anything else is folded in.
+    #[inline]
+    pub fn word<I: Hash + ?Sized>(id: &I) -> u64 {
+        let mut hasher = Self(0);
+        id.hash(&mut hasher);
+        hasher.0
+    }
+}
+
+impl Hasher for IdHasher {
+    /// The word, mixed so that consecutive ids spread over a table's buckets.
+    #[inline]
     fn finish(&self) -> u64 {
-        self.0
+        let mixed = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        mixed ^ (mixed >> 29)
     }
 
     fn write(&mut self, bytes: &[u8]) {
@@ -98,10 +108,12 @@ impl Hasher for IdWord {
         }
     }
 
+    #[inline]
     fn write_u64(&mut self, n: u64) {
         self.0 = self.0.rotate_left(29).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ n;
     }
 
+    #[inline]
     fn write_i64(&mut self, n: i64) {
         self.write_u64(n.cast_unsigned());
     }
@@ -180,120 +192,11 @@ impl Drop for FastHasher {
     }
 }
 
-/// What is remembered for one id.
-#[derive(Clone, Copy)]
-struct Entry {
-    generation: u64,
-    /// The tag of the current secret.
-    current: Option<Tag>,
-    /// The tag of the secret being replaced, accepted while `now` is before the timestamp.
-    previous: Option<(Tag, Timestamp)>,
-}
-
-/// Secrets that have passed argon2, by id (`KeyId` or `TokenId`), as keyed-hash tags.
-///
-/// Holds at most two tags per id: the current secret and, during a regeneration's overlap window,
-/// the previous one with the time it stops being valid.
-pub struct VerifiedCache<I> {
-    hasher: FastHasher,
-    entries: RwLock<HashMap<I, Entry>>,
-}
-
-impl<I: Copy + Eq + Hash> VerifiedCache<I> {
-    /// An empty cache with a fresh random key.
-    pub fn new() -> Result<Self, GenerateError> {
-        Ok(Self::with_hasher(FastHasher::new()?))
-    }
-
-    /// An empty cache tagging with `hasher`.
-    pub fn with_hasher(hasher: FastHasher) -> Self {
-        Self {
-            hasher,
-            entries: RwLock::new(HashMap::new()),
-        }
-    }
-
-    /// Whether `secret` was remembered for `id` under exactly `generation` (the id's current
-    /// generation, from the key store) and is still valid at `now`.
-    ///
-    /// `false` means "not known good", not "wrong": the caller falls back to argon2.
-    pub fn check(&self, id: I, generation: u64, secret: &[u8], now: Timestamp) -> bool {
-        let tag = self.hasher.tag(&id, secret);
-        let entries = self.entries.read();
-        let Some(entry) = entries.get(&id) else {
-            return false;
-        };
-        if entry.generation != generation {
-            return false;
-        }
-        let current = entry.current.is_some_and(|known| known == tag);
-        let previous = entry
-            .previous
-            .is_some_and(|(known, until)| (known == tag) & (now < until));
-        current | previous
-    }
-
-    /// Remembers that `secret` passed argon2 for `id` at `generation`: as the current secret when
-    /// `valid_until` is `None`, else as the previous one, valid until then.
-    ///
-    /// `generation` must be the one read *before* the verification started. An entry of a newer
-    /// generation is kept as it is (the key changed meanwhile); one of an older generation is
-    /// replaced.
-    pub fn remember(&self, id: I, generation: u64, secret: &[u8], valid_until: Option<Timestamp>) {
-        let tag = self.hasher.tag(&id, secret);
-        let mut entries = self.entries.write();
-        let entry = entries.entry(id).or_insert(Entry {
-            generation,
-            current: None,
-            previous: None,
-        });
-        if entry.generation > generation {
-            return;
-        }
-        if entry.generation < generation {
-            *entry = Entry {
-                generation,
-                current: None,
-                previous: None,
-            };
-        }
-        match valid_until {
-            None => entry.current = Some(tag),
-            Some(until) => entry.previous = Some((tag, until)),
-        }
-    }
-
-    /// Forgets everything about `id` (for example when its key is deleted, to free the memory).
-    pub fn forget(&self, id: I) {
-        self.entries.write().remove(&id);
-    }
-
-    /// The number of ids remembered.
-    pub fn len(&self) -> usize {
-        self.entries.read().len()
-    }
-
-    /// Whether no id is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.entries.read().is_empty()
-    }
-}
-
-impl<I> fmt::Debug for VerifiedCache<I> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifiedCache")
-            .field("ids", &self.entries.read().len())
-            .finish_non_exhaustive()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use helpdesk_domain::{KeyId, TokenId};
 
     use super::*;
-
-    const T0: Timestamp = Timestamp::from_millis(1_000_000);
 
     fn key(id: i64) -> KeyId {
         KeyId::new(id)
@@ -373,61 +276,19 @@ mod tests {
     }
 
     #[test]
-    fn remembers_verified_secrets() {
-        let cache = VerifiedCache::new().unwrap();
-        assert!(!cache.check(key(1), 0, b"right", T0));
-        cache.remember(key(1), 0, b"right", None);
-        assert!(cache.check(key(1), 0, b"right", T0));
-        assert!(!cache.check(key(1), 0, b"wrong", T0));
-        assert!(!cache.check(key(1), 0, b"", T0));
-        assert!(!cache.check(key(2), 0, b"right", T0));
-        assert_eq!(cache.len(), 1);
-    }
-
-    #[test]
-    fn a_new_generation_revokes_at_once() {
-        let cache = VerifiedCache::new().unwrap();
-        cache.remember(key(1), 3, b"old", None);
-        assert!(cache.check(key(1), 3, b"old", T0));
-        assert!(!cache.check(key(1), 4, b"old", T0), "bumped by the store");
-        cache.remember(key(1), 4, b"new", None);
-        assert!(cache.check(key(1), 4, b"new", T0));
-        assert!(!cache.check(key(1), 4, b"old", T0));
-        assert!(!cache.check(key(1), 3, b"old", T0));
-    }
-
-    #[test]
-    fn a_verification_that_started_before_a_bump_is_not_remembered() {
-        let cache = VerifiedCache::new().unwrap();
-        cache.remember(key(1), 5, b"new", None);
-        cache.remember(key(1), 4, b"old", None);
-        assert!(!cache.check(key(1), 4, b"old", T0));
-        assert!(!cache.check(key(1), 5, b"old", T0));
-        assert!(cache.check(key(1), 5, b"new", T0));
-    }
-
-    #[test]
-    fn old_secret_is_valid_until_the_end_of_the_overlap() {
-        let cache = VerifiedCache::new().unwrap();
-        let until = T0.add_millis(60_000);
-        cache.remember(key(1), 2, b"new", None);
-        cache.remember(key(1), 2, b"old", Some(until));
-        assert!(cache.check(key(1), 2, b"new", T0));
-        assert!(cache.check(key(1), 2, b"old", T0));
-        assert!(cache.check(key(1), 2, b"old", until.add_millis(-1)));
-        assert!(!cache.check(key(1), 2, b"old", until));
-        assert!(cache.check(key(1), 2, b"new", until.add_millis(1_000_000)));
-        assert!(!cache.check(key(1), 3, b"new", T0));
-    }
-
-    #[test]
-    fn forget_and_ids_of_other_kinds() {
-        let cache = VerifiedCache::new().unwrap();
-        cache.remember(TokenId::new(9), 0, b"token", None);
-        assert!(cache.check(TokenId::new(9), 0, b"token", T0));
-        cache.forget(TokenId::new(9));
-        assert!(!cache.check(TokenId::new(9), 0, b"token", T0));
-        assert!(cache.is_empty());
-        assert_eq!(format!("{cache:?}"), "VerifiedCache { ids: 0, .. }");
+    fn an_integer_id_is_its_own_word_and_table_hashes_spread() {
+        assert_eq!(IdHasher::word(&key(7)), 7);
+        assert_eq!(IdHasher::word(&TokenId::new(7)), 7);
+        assert_eq!(IdHasher::word(&i64::MAX), i64::MAX.cast_unsigned());
+        assert_ne!(IdHasher::word(&(1u8, 2u8)), IdHasher::word(&(2u8, 1u8)));
+        // A table looks at the top seven bits first: consecutive ids must not share them.
+        let tops: std::collections::HashSet<u64> = (1..=64)
+            .map(|id| {
+                let mut hasher = IdHasher::default();
+                key(id).hash(&mut hasher);
+                hasher.finish() >> 57
+            })
+            .collect();
+        assert!(tops.len() > 32, "{} distinct tops", tops.len());
     }
 }

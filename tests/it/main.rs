@@ -3,6 +3,7 @@
 mod concurrency;
 mod crash;
 mod history;
+mod inputs;
 mod keys;
 mod outbox;
 mod people;

@@ -73,7 +73,7 @@ pub enum StoreError {
         /// The cause.
         source: std::io::Error,
     },
-    /// An outbox consumer name or cursor is not valid.
+    /// An outbox consumer was acknowledged backwards or past the newest event.
     #[error("{0}")]
     Outbox(String),
     /// The database engine failed.

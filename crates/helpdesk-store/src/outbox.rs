@@ -1,7 +1,9 @@
 //! The durable outbox: events appended in the writer's transaction, read by named consumers that
 //! each keep their own cursor.
 
-use helpdesk_domain::{Attribution, DepartmentId, Event, EventKind, TicketId, Timestamp};
+use helpdesk_domain::{
+    Attribution, DepartmentId, Event, EventKind, TicketId, Timestamp, ValidationError,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::Store;
@@ -85,6 +87,8 @@ pub(crate) fn append(
     Ok(u64::try_from(seq).unwrap_or(0))
 }
 
+/// A consumer name is 1 to 64 of `a-z`, `A-Z`, `0-9`, `-`, `_`, `.`, `:`; any other is refused
+/// as invalid input, whichever call names it.
 fn check_name(name: &str) -> Result<()> {
     let ok = (1..=64).contains(&name.len())
         && name
@@ -93,9 +97,11 @@ fn check_name(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(StoreError::Outbox(format!(
-            "consumer name `{name}` must be 1 to 64 of `a-z`, `A-Z`, `0-9`, `-`, `_`, `.`, `:`"
-        )))
+        Err(ValidationError::Malformed {
+            field: "consumer",
+            reason: format!("`{name}` must be 1 to 64 of `a-z`, `A-Z`, `0-9`, `-`, `_`, `.`, `:`"),
+        }
+        .into())
     }
 }
 
@@ -166,6 +172,7 @@ impl Store {
 
     /// Removes a consumer; events only it was holding back become eligible for pruning.
     pub fn remove_consumer(&self, name: &str) -> Result<()> {
+        check_name(name)?;
         self.write(|tx| {
             let n = tx.execute("DELETE FROM outbox_consumers WHERE name = ?1", [name])?;
             if n == 0 {
@@ -178,6 +185,7 @@ impl Store {
     /// The next events after the consumer's cursor, at most `limit`. Reading does not move the
     /// cursor; [`Store::ack_events`] does, so a crash between the two redelivers (at least once).
     pub fn read_events(&self, name: &str, limit: usize) -> Result<EventBatch> {
+        check_name(name)?;
         self.read(|tx| {
             let cursor: i64 = tx
                 .query_row(
@@ -211,6 +219,7 @@ impl Store {
     /// Moves the consumer's cursor to `seq` (everything up to it is handled) and prunes events
     /// every consumer has acknowledged. Acknowledging backwards or past the newest event is refused.
     pub fn ack_events(&self, name: &str, seq: u64) -> Result<()> {
+        check_name(name)?;
         self.write(|tx| {
             let cursor: i64 = tx
                 .query_row("SELECT cursor FROM outbox_consumers WHERE name = ?1", [name], |r| r.get(0))

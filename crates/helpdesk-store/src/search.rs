@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use helpdesk_domain::{
     AgentId, DepartmentId, OrganizationId, Priority, RequesterId, Status, Ticket, Timestamp,
-    ValidationError,
+    ValidationError, check_search_text, validate_tag,
 };
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
@@ -41,19 +41,22 @@ pub enum SortOrder {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SearchQuery {
-    /// Words that must all appear in the subject or a message (a trailing `*` matches a prefix).
+    /// Words that must all appear in the subject or a message (a trailing `*` matches a prefix);
+    /// at most `Limits::max_query_chars` characters, no control characters but line breaks and
+    /// tabs.
     pub text: Option<String>,
     /// Any of these statuses.
     pub statuses: Vec<Status>,
     /// Any of these priorities.
     pub priorities: Vec<Priority>,
-    /// Any of these departments.
+    /// Any of these departments (at most 500 different ones).
     pub departments: Vec<DepartmentId>,
     /// `Some(None)`: unassigned tickets; `Some(Some(a))`: assigned to `a`.
     pub assignee: Option<Option<AgentId>>,
     /// Opened by this requester.
     pub requester: Option<RequesterId>,
-    /// Carrying all of these tags.
+    /// Carrying all of these tags (at most `Limits::max_tags` different ones, as a ticket
+    /// carries no more, and at most 500).
     pub tags: Vec<String>,
     /// Created at or after.
     pub created_from: Option<Timestamp>,
@@ -164,10 +167,15 @@ pub struct SearchPage {
 }
 
 /// Turns free text into an FTS5 query that cannot be a syntax error: each word becomes a quoted
-/// phrase (a trailing `*` keeps prefix matching), and all must match.
+/// phrase (a trailing `*` keeps prefix matching), and all must match. White space and control
+/// characters separate words (FTS5 would read a NUL inside a phrase as its end), so whatever
+/// the text, the query is well-formed.
 pub(crate) fn fts_query(text: &str) -> Option<String> {
     let mut out = String::new();
-    for word in text.split_whitespace() {
+    for word in text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+    {
         let (word, prefix) = match word.strip_suffix('*') {
             Some(w) => (w, true),
             None => (word, false),
@@ -186,6 +194,25 @@ pub(crate) fn fts_query(text: &str) -> Option<String> {
         }
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// The most different values one list filter (departments, tags) may name: each is a parameter
+/// of the query, and each tag one more condition in it.
+const MAX_FILTER_VALUES: usize = 500;
+
+/// The values without repeats, in order.
+fn distinct(values: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    let mut values: Vec<i64> = values.into_iter().collect();
+    values.sort_unstable();
+    values.dedup();
+    values
+}
+
+fn at_most(what: &'static str, count: usize, max: usize) -> Result<()> {
+    if count > max {
+        return Err(ValidationError::TooMany { what, count, max }.into());
+    }
+    Ok(())
 }
 
 fn in_list(
@@ -275,15 +302,7 @@ impl Store {
             }
         };
         if let Some(text) = &query.text {
-            let chars = text.chars().count();
-            if chars > limits.max_query_chars {
-                return Err(ValidationError::TooLong {
-                    field: "text",
-                    len: chars,
-                    max: limits.max_query_chars,
-                }
-                .into());
-            }
+            check_search_text(text, limits)?;
             if let Some(fts) = fts_query(text) {
                 let p = push_param(&mut params, Value::Text(fts));
                 let public = if public_only { " AND public = 1" } else { "" };
@@ -301,29 +320,18 @@ impl Store {
                 );
             }
         }
-        if !query.statuses.is_empty() {
-            in_list(
-                &mut sql,
-                &mut params,
-                "t.status",
-                query.statuses.iter().map(|s| s.code()),
-            );
+        let statuses = distinct(query.statuses.iter().map(|s| s.code()));
+        if !statuses.is_empty() {
+            in_list(&mut sql, &mut params, "t.status", statuses);
         }
-        if !query.priorities.is_empty() {
-            in_list(
-                &mut sql,
-                &mut params,
-                "t.priority",
-                query.priorities.iter().map(|p| p.code()),
-            );
+        let priorities = distinct(query.priorities.iter().map(|p| p.code()));
+        if !priorities.is_empty() {
+            in_list(&mut sql, &mut params, "t.priority", priorities);
         }
-        if !query.departments.is_empty() {
-            in_list(
-                &mut sql,
-                &mut params,
-                "t.department_id",
-                query.departments.iter().map(|d| d.get()),
-            );
+        let departments = distinct(query.departments.iter().map(|d| d.get()));
+        at_most("departments", departments.len(), MAX_FILTER_VALUES)?;
+        if !departments.is_empty() {
+            in_list(&mut sql, &mut params, "t.department_id", departments);
         }
         match query.assignee {
             Some(None) => sql.push_str(" AND t.assignee_id IS NULL"),
@@ -337,8 +345,15 @@ impl Store {
             let p = push_param(&mut params, Value::Integer(requester.get()));
             sql.push_str(&format!(" AND t.requester_id = {p}"));
         }
-        for tag in &query.tags {
-            let tag = helpdesk_domain::validate_tag(tag, limits)?;
+        let mut tags = query
+            .tags
+            .iter()
+            .map(|tag| validate_tag(tag, limits))
+            .collect::<Result<Vec<_>, _>>()?;
+        tags.sort();
+        tags.dedup();
+        at_most("tags", tags.len(), limits.max_tags.min(MAX_FILTER_VALUES))?;
+        for tag in tags {
             let p = push_param(&mut params, Value::Text(tag));
             sql.push_str(&format!(
                 " AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = {p})"
@@ -421,6 +436,8 @@ mod tests {
         );
         check("  ", None);
         check("!!! *", None);
+        check("zbob\0subj", Some("\"zbob\" \"subj\""));
+        check("a\u{1b}[31m*", Some("\"a\" \"[31m\"*"));
     }
 
     #[test]

@@ -75,7 +75,8 @@ pub enum Error {
     /// The first administrator can only be created on an empty database.
     #[error("the database already has agents; the first administrator was created before")]
     AlreadyInitialized,
-    /// An outbox consumer was misused (bad name, acknowledging backwards).
+    /// An outbox consumer was misused: acknowledged backwards or past the newest event. (A
+    /// consumer name of the wrong form is [`Error::Invalid`].)
     #[error("{0}")]
     Outbox(String),
     /// A file-system or database failure.

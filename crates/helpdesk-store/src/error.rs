@@ -65,8 +65,9 @@ pub enum StoreError {
         /// The newest this code knows.
         supported: i64,
     },
-    /// A file-system failure (lock file, backup target).
-    #[error("i/o error on `{}`: {source}", path.display())]
+    /// A file-system failure (lock file, backup target). The message names the file; the
+    /// operating system's reason is the [`source`](std::error::Error::source).
+    #[error("i/o error on `{}`", path.display())]
     Io {
         /// The file concerned.
         path: PathBuf,
@@ -82,6 +83,10 @@ pub enum StoreError {
 }
 
 /// A failure inside the database engine (disk full, corruption, ...).
+///
+/// The engine's message is part of this error's own message and it has no
+/// [`source`](std::error::Error::source): the engine's errors repeat their cause in their
+/// message, and its types stay inside this crate.
 #[derive(Debug)]
 pub struct DatabaseError(rusqlite::Error);
 
@@ -91,11 +96,7 @@ impl fmt::Display for DatabaseError {
     }
 }
 
-impl std::error::Error for DatabaseError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
+impl std::error::Error for DatabaseError {}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {

@@ -148,7 +148,9 @@ impl fmt::Debug for Denied {
     }
 }
 
-/// A failure below the domain: the disk, the database engine, a lock file.
+/// A failure below the domain: the disk, the database engine, a lock file. Its message names
+/// what failed; the operating system's reason, if any, is its
+/// [`source`](std::error::Error::source), so print the chain to see it.
 #[derive(Debug)]
 pub struct StorageError(StoreError);
 

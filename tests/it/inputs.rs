@@ -301,7 +301,7 @@ proptest! {
     fn any_search_is_answered_or_refused(query in any_query()) {
         let f = searchable().map_err(fail)?;
         let principals = [
-            f.root.clone(),
+            f.root,
             f.as_agent(&f.ann).map_err(fail)?,
             f.as_requester(&f.bob).map_err(fail)?,
         ];

@@ -271,7 +271,9 @@ mod tests {
         // (input, single-line fields, multi-line fields, search text)
         let line = "must be one line";
         let control = "contains control characters";
-        let cases: &[(&str, Option<&str>, Option<&str>, Option<&str>)] = &[
+        // The fragment of the refusal, or `None` when the text is accepted.
+        type Refusal = Option<&'static str>;
+        let cases: &[(&str, Refusal, Refusal, Refusal)] = &[
             ("plain words", None, None, None),
             ("a\0b", Some(control), Some(control), Some(control)),
             ("zbob\0subj", Some(control), Some(control), Some(control)),

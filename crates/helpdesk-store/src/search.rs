@@ -256,6 +256,24 @@ impl Store {
             }
             .into());
         }
+        // Every input is checked before the caller's reach is looked at, so that a query of the
+        // wrong shape is refused whoever makes it, even one who can see nothing.
+        if let Some(text) = &query.text {
+            check_search_text(text, limits)?;
+        }
+        let statuses = distinct(query.statuses.iter().map(|s| s.code()));
+        let priorities = distinct(query.priorities.iter().map(|p| p.code()));
+        let departments = distinct(query.departments.iter().map(|d| d.get()));
+        at_most("departments", departments.len(), MAX_FILTER_VALUES)?;
+        let mut tags = query
+            .tags
+            .iter()
+            .map(|tag| validate_tag(tag, limits))
+            .collect::<Result<Vec<_>, _>>()?;
+        tags.sort();
+        tags.dedup();
+        at_most("tags", tags.len(), limits.max_tags.min(MAX_FILTER_VALUES))?;
+
         let mut sql = String::from(
             "SELECT t.id, t.subject, t.status, t.priority, t.department_id, t.assignee_id, t.requester_id, t.organization_id, t.created_at, t.updated_at, t.version FROM tickets t WHERE 1",
         );
@@ -302,7 +320,6 @@ impl Store {
             }
         };
         if let Some(text) = &query.text {
-            check_search_text(text, limits)?;
             if let Some(fts) = fts_query(text) {
                 let p = push_param(&mut params, Value::Text(fts));
                 let public = if public_only { " AND public = 1" } else { "" };
@@ -320,16 +337,12 @@ impl Store {
                 );
             }
         }
-        let statuses = distinct(query.statuses.iter().map(|s| s.code()));
         if !statuses.is_empty() {
             in_list(&mut sql, &mut params, "t.status", statuses);
         }
-        let priorities = distinct(query.priorities.iter().map(|p| p.code()));
         if !priorities.is_empty() {
             in_list(&mut sql, &mut params, "t.priority", priorities);
         }
-        let departments = distinct(query.departments.iter().map(|d| d.get()));
-        at_most("departments", departments.len(), MAX_FILTER_VALUES)?;
         if !departments.is_empty() {
             in_list(&mut sql, &mut params, "t.department_id", departments);
         }
@@ -345,14 +358,6 @@ impl Store {
             let p = push_param(&mut params, Value::Integer(requester.get()));
             sql.push_str(&format!(" AND t.requester_id = {p}"));
         }
-        let mut tags = query
-            .tags
-            .iter()
-            .map(|tag| validate_tag(tag, limits))
-            .collect::<Result<Vec<_>, _>>()?;
-        tags.sort();
-        tags.dedup();
-        at_most("tags", tags.len(), limits.max_tags.min(MAX_FILTER_VALUES))?;
         for tag in tags {
             let p = push_param(&mut params, Value::Text(tag));
             sql.push_str(&format!(

@@ -319,23 +319,21 @@ impl Store {
                 true
             }
         };
-        if let Some(text) = &query.text {
-            if let Some(fts) = fts_query(text) {
-                let p = push_param(&mut params, Value::Text(fts));
-                let public = if public_only { " AND public = 1" } else { "" };
-                // Drive the query from the full-text matches: a term usually matches a small
-                // fraction of tickets, and walking an index in sort order until a page of them
-                // turns up would touch most of the table when the reach or filters are narrow.
-                // CROSS JOIN pins the matches as the outer loop; the page is sorted afterwards.
-                sql = sql.replacen(
-                    "FROM tickets t WHERE 1",
-                    &format!(
-                        "FROM (SELECT DISTINCT ticket_id AS id FROM search_index WHERE search_index MATCH {p}{public}) m \
-                         CROSS JOIN tickets t ON t.id = m.id WHERE 1"
-                    ),
-                    1,
-                );
-            }
+        if let Some(fts) = query.text.as_deref().and_then(fts_query) {
+            let p = push_param(&mut params, Value::Text(fts));
+            let public = if public_only { " AND public = 1" } else { "" };
+            // Drive the query from the full-text matches: a term usually matches a small
+            // fraction of tickets, and walking an index in sort order until a page of them
+            // turns up would touch most of the table when the reach or filters are narrow.
+            // CROSS JOIN pins the matches as the outer loop; the page is sorted afterwards.
+            sql = sql.replacen(
+                "FROM tickets t WHERE 1",
+                &format!(
+                    "FROM (SELECT DISTINCT ticket_id AS id FROM search_index WHERE search_index MATCH {p}{public}) m \
+                     CROSS JOIN tickets t ON t.id = m.id WHERE 1"
+                ),
+                1,
+            );
         }
         if !statuses.is_empty() {
             in_list(&mut sql, &mut params, "t.status", statuses);

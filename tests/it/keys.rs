@@ -996,6 +996,34 @@ fn source_networks_are_checked_on_every_request() -> anyhow::Result<()> {
 }
 
 #[test]
+fn a_v4_mapped_network_is_the_ipv4_network() -> anyhow::Result<()> {
+    let f = fixture()?;
+    let mut key = NewKey::agent("Mapped office", f.ann.id, scopes("tickets.read")?);
+    key.networks = vec!["::ffff:10.0.0.0/104".parse()?, "::/0".parse()?];
+    let issued = f.desk.create_key(&f.root, key)?;
+    let listed: Vec<String> = f
+        .desk
+        .key(&f.root, issued.key.id)?
+        .networks
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(listed, ["10.0.0.0/8", "::/0"]);
+    let header = issued.code.authorization();
+    let from = |address: &str| f.desk.authenticate(&header, None, address.parse().ok());
+    for allowed in ["10.1.2.3", "::ffff:10.1.2.3", "2001:db8::1"] {
+        assert!(from(allowed).is_ok(), "{allowed}");
+    }
+    for refused in ["11.0.0.1", "::ffff:11.0.0.1"] {
+        assert!(
+            matches!(from(refused), Err(AuthError::AddressNotAllowed { .. })),
+            "{refused}: `::/0` covers IPv6 clients only"
+        );
+    }
+    Ok(())
+}
+
+#[test]
 fn tokens_are_minted_with_a_lifetime_and_at_most_the_keys_scopes() -> anyhow::Result<()> {
     let f = fixture_with(|o| o.with_scheme_alias("DdAccessToken", CredentialScheme::Token))?;
     let code = ann_key(&f, "tickets.read tickets.reply")?;

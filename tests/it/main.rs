@@ -4,6 +4,7 @@ mod concurrency;
 mod crash;
 mod gate;
 mod history;
+mod inputs;
 mod keys;
 mod outbox;
 mod people;

@@ -322,6 +322,56 @@ fn integrity_check_sees_writes_made_after_a_search() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Each message of an error's `source()` chain, outermost first.
+fn chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    std::iter::successors(Some(error), |e| e.source())
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// No level of the chain repeats the text of a level below it: printed as one line, each cause
+/// appears once.
+fn says_each_cause_once(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let levels = chain(error);
+    for (i, outer) in levels.iter().enumerate() {
+        for inner in &levels[i + 1..] {
+            assert!(
+                !outer.contains(inner.as_str()),
+                "`{outer}` repeats its cause `{inner}` in {levels:?}"
+            );
+        }
+    }
+    levels
+}
+
+#[test]
+fn storage_failures_name_each_cause_once() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let missing = dir.path().join("no-such-dir").join("desk.db");
+    let error = Helpdesk::open(&missing, Options::default()).unwrap_err();
+    assert!(matches!(error, Error::Storage(_)), "{error:?}");
+    let levels = says_each_cause_once(&error);
+    assert!(
+        levels[0].ends_with("no-such-dir`"),
+        "the missing directory is named: {levels:?}"
+    );
+    assert!(
+        levels.len() >= 2,
+        "the operating system's reason is the source: {levels:?}"
+    );
+
+    let path = dir.path().join("desk.db");
+    let (_desk, system) = Helpdesk::open(&path, Options::default())?;
+    let existing = dir.path().join("existing.db");
+    std::fs::write(&existing, b"")?;
+    for target in [existing, dir.path().join("no-such-dir").join("copy.db")] {
+        let error = system.backup_to(&target).unwrap_err();
+        assert!(matches!(error, Error::Storage(_)), "{error:?}");
+        says_each_cause_once(&error);
+    }
+    Ok(())
+}
+
 #[test]
 fn handles_are_send_sync_and_cheap_to_clone() {
     fn assert_send_sync<T: Send + Sync + Clone>() {}

@@ -1,8 +1,36 @@
-//! The command line: every subcommand and flag, as clap definitions.
+//! The command line: every subcommand and flag, as clap definitions. Every value that is parsed
+//! (ids, statuses, priorities, levels, scopes, networks, cursors, numbers) is parsed here, so a
+//! bad one is a usage error (exit status 2) naming its argument, before the database is opened.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{RangedI64ValueParser, RangedU64ValueParser};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use helpdesk::{Action, Cursor, Network, Priority, Status};
+
+/// A record id: a positive whole number.
+fn id() -> RangedI64ValueParser<i64> {
+    RangedI64ValueParser::new().range(1..)
+}
+
+/// A count of days or minutes: a whole number from 1.
+fn positive() -> RangedU64ValueParser<u32> {
+    RangedU64ValueParser::new().range(1..)
+}
+
+/// A search page size: 1 to the largest page the core serves.
+fn page_size() -> RangedU64ValueParser<usize> {
+    let max = u64::try_from(helpdesk::Limits::default().max_page_size).unwrap_or(u64::MAX);
+    RangedU64ValueParser::new().range(1..=max)
+}
+
+/// A plugin setting, `name=value`.
+fn setting(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("a setting is `name=value`, got `{text}`")),
+    }
+}
 
 /// An administrator's tool for a helpdesk database, and a guided demo of the core.
 ///
@@ -100,6 +128,7 @@ pub(crate) enum AgentCmd {
     /// Change an agent.
     Update {
         /// The agent id.
+        #[arg(value_parser = id())]
         id: i64,
         /// New name.
         #[arg(long)]
@@ -123,9 +152,10 @@ pub(crate) enum AgentCmd {
     /// Replace an agent's roles.
     Roles {
         /// The agent id.
+        #[arg(value_parser = id())]
         id: i64,
         /// Role ids.
-        #[arg(required = true)]
+        #[arg(value_parser = id(), required = true)]
         roles: Vec<i64>,
     },
 }
@@ -142,8 +172,10 @@ pub(crate) enum DepartmentCmd {
     /// Add an agent to a department, or change its level there.
     AddMember {
         /// The department id.
+        #[arg(value_parser = id())]
         department: i64,
         /// The agent id.
+        #[arg(value_parser = id())]
         agent: i64,
         /// The access level.
         #[arg(long, value_enum, default_value_t = Level::Change)]
@@ -152,8 +184,10 @@ pub(crate) enum DepartmentCmd {
     /// Remove an agent from a department.
     RemoveMember {
         /// The department id.
+        #[arg(value_parser = id())]
         department: i64,
         /// The agent id.
+        #[arg(value_parser = id())]
         agent: i64,
     },
 }
@@ -181,19 +215,21 @@ pub(crate) enum RoleCmd {
         name: String,
         /// Scope names, such as `tickets.read`.
         #[arg(required = true)]
-        scopes: Vec<String>,
+        scopes: Vec<Action>,
     },
     /// Replace a custom role's scopes.
     Update {
         /// The role id.
+        #[arg(value_parser = id())]
         id: i64,
         /// Scope names.
         #[arg(required = true)]
-        scopes: Vec<String>,
+        scopes: Vec<Action>,
     },
     /// Delete a custom role.
     Delete {
         /// The role id.
+        #[arg(value_parser = id())]
         id: i64,
     },
 }
@@ -247,12 +283,13 @@ pub(crate) enum RequesterCmd {
         #[arg(long)]
         email: String,
         /// Organisation id.
-        #[arg(long)]
+        #[arg(long, value_parser = id())]
         org: Option<i64>,
     },
     /// Show a requester.
     Show {
         /// The requester id.
+        #[arg(value_parser = id())]
         id: i64,
     },
 }
@@ -279,14 +316,14 @@ pub(crate) enum TicketCmd {
         #[arg(long)]
         subject: String,
         /// Department id.
-        #[arg(long)]
+        #[arg(long, value_parser = id())]
         department: i64,
         /// Requester id.
-        #[arg(long)]
+        #[arg(long, value_parser = id())]
         requester: i64,
-        /// Priority.
+        /// Priority: low, normal, high or urgent.
         #[arg(long)]
-        priority: Option<String>,
+        priority: Option<Priority>,
         /// First message, from the requester.
         #[arg(long)]
         message: Option<String>,
@@ -306,11 +343,13 @@ pub(crate) enum TicketCmd {
     /// Show a ticket with its messages and history.
     Show {
         /// The ticket id.
+        #[arg(value_parser = id())]
         id: i64,
     },
     /// Change a ticket (name the version you based the change on).
     Update {
         /// The ticket id.
+        #[arg(value_parser = id())]
         id: i64,
         /// The version the change is based on (see `ticket show`).
         #[arg(long)]
@@ -318,20 +357,20 @@ pub(crate) enum TicketCmd {
         /// New subject.
         #[arg(long)]
         subject: Option<String>,
-        /// New status.
+        /// New status: new, open, pending, resolved or closed.
         #[arg(long)]
-        status: Option<String>,
-        /// New priority.
+        status: Option<Status>,
+        /// New priority: low, normal, high or urgent.
         #[arg(long)]
-        priority: Option<String>,
+        priority: Option<Priority>,
         /// Assign to this agent id.
-        #[arg(long, conflicts_with = "unassign")]
+        #[arg(long, value_parser = id(), conflicts_with = "unassign")]
         assignee: Option<i64>,
         /// Remove the assignee.
         #[arg(long)]
         unassign: bool,
         /// Move to this department id.
-        #[arg(long)]
+        #[arg(long, value_parser = id())]
         department: Option<i64>,
         /// Add a tag (repeat for each).
         #[arg(long = "add-tag")]
@@ -343,6 +382,7 @@ pub(crate) enum TicketCmd {
     /// Post a public reply.
     Reply {
         /// The ticket id.
+        #[arg(value_parser = id())]
         id: i64,
         /// The text (`-` reads it from standard input).
         body: String,
@@ -350,6 +390,7 @@ pub(crate) enum TicketCmd {
     /// Post an internal note.
     Note {
         /// The ticket id.
+        #[arg(value_parser = id())]
         id: i64,
         /// The text (`-` reads it from standard input).
         body: String,
@@ -359,21 +400,21 @@ pub(crate) enum TicketCmd {
 /// Filters shared by `ticket list` and `ticket search`.
 #[derive(Debug, Args, Default)]
 pub(crate) struct SearchArgs {
-    /// Only this status (repeat for several).
+    /// Only this status: new, open, pending, resolved or closed (repeat for several).
     #[arg(long = "status")]
-    pub(crate) statuses: Vec<String>,
+    pub(crate) statuses: Vec<Status>,
     /// Only this department id (repeat for several).
-    #[arg(long = "department")]
+    #[arg(long = "department", value_parser = id())]
     pub(crate) departments: Vec<i64>,
     /// Only tickets carrying this tag (repeat: all must match).
     #[arg(long = "tag")]
     pub(crate) tags: Vec<String>,
-    /// Page size.
-    #[arg(long, default_value_t = 20)]
+    /// Page size (1 to 500).
+    #[arg(long, default_value_t = 20, value_parser = page_size())]
     pub(crate) limit: usize,
     /// The cursor printed after the previous page.
     #[arg(long)]
-    pub(crate) cursor: Option<String>,
+    pub(crate) cursor: Option<Cursor>,
 }
 
 #[derive(Debug, Args)]
@@ -395,59 +436,63 @@ pub(crate) struct SeedArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum KeyCmd {
     /// Create a key; its full code is printed this once.
+    #[command(group(ArgGroup::new("kind").required(true).args(["agent", "superuser"])))]
     Create {
         /// What the key is for.
         #[arg(long)]
         description: String,
         /// An agent key acting as this agent id.
-        #[arg(long, conflicts_with = "superuser")]
+        #[arg(long, value_parser = id(), conflicts_with = "superuser")]
         agent: Option<i64>,
         /// A superuser key (acts as the person each request names).
         #[arg(long)]
         superuser: bool,
         /// The agent a superuser key acts as when a request names nobody.
-        #[arg(long, requires = "superuser")]
+        #[arg(long, value_parser = id(), requires = "superuser")]
         default_agent: Option<i64>,
         /// Let a superuser key administer keys and read their logs.
         #[arg(long, requires = "superuser")]
         admin_functions: bool,
         /// A scope the key allows (repeat for each), such as `tickets.read`.
         #[arg(long = "scope", required = true)]
-        scopes: Vec<String>,
+        scopes: Vec<Action>,
         /// The key stops working after this many days.
-        #[arg(long)]
+        #[arg(long, value_parser = positive())]
         expires_in_days: Option<u32>,
         /// A network requests may come from, as CIDR (repeat for each).
         #[arg(long = "network")]
-        networks: Vec<String>,
+        networks: Vec<Network>,
     },
     /// List keys (never their secrets).
     List,
     /// Show one key.
     Show {
         /// The key id.
+        #[arg(value_parser = id())]
         id: i64,
     },
     /// The key's last 50 requests.
     Log {
         /// The key id.
+        #[arg(value_parser = id())]
         id: i64,
     },
     /// Change a key's settings; its code stays the same. Options not given are left as they are.
     Update {
         /// The key id.
+        #[arg(value_parser = id())]
         id: i64,
         /// A new description.
         #[arg(long)]
         description: Option<String>,
         /// The scopes the key allows from now on (repeat for each); replaces the current ones.
         #[arg(long = "scope")]
-        scopes: Vec<String>,
+        scopes: Vec<Action>,
         /// Let a superuser key administer keys and read their logs (`true` or `false`).
         #[arg(long)]
         admin_functions: Option<bool>,
         /// The key stops working this many days from now.
-        #[arg(long, conflicts_with = "no_expiry")]
+        #[arg(long, value_parser = positive(), conflicts_with = "no_expiry")]
         expires_in_days: Option<u32>,
         /// The key never expires.
         #[arg(long)]
@@ -455,12 +500,12 @@ pub(crate) enum KeyCmd {
         /// The networks requests may come from from now on, as CIDR (repeat for each); replaces
         /// the current ones.
         #[arg(long = "network", conflicts_with = "any_network")]
-        networks: Vec<String>,
+        networks: Vec<Network>,
         /// Requests may come from any address.
         #[arg(long)]
         any_network: bool,
         /// A superuser key's new default agent.
-        #[arg(long, conflicts_with = "no_default_agent")]
+        #[arg(long, value_parser = id(), conflicts_with = "no_default_agent")]
         default_agent: Option<i64>,
         /// A superuser key without a default agent.
         #[arg(long)]
@@ -469,6 +514,7 @@ pub(crate) enum KeyCmd {
     /// Give a key a new secret; the old one stops working at once, or after the overlap.
     Regenerate {
         /// The key id.
+        #[arg(value_parser = id())]
         id: i64,
         /// Keep the old secret working this many minutes (rotation without downtime).
         #[arg(long)]
@@ -477,16 +523,19 @@ pub(crate) enum KeyCmd {
     /// Enable a key.
     Enable {
         /// The key id.
+        #[arg(value_parser = id())]
         id: i64,
     },
     /// Disable a key (its tokens die).
     Disable {
         /// The key id.
+        #[arg(value_parser = id())]
         id: i64,
     },
     /// Delete a key (its tokens die).
     Delete {
         /// The key id.
+        #[arg(value_parser = id())]
         id: i64,
     },
 }
@@ -494,22 +543,23 @@ pub(crate) enum KeyCmd {
 #[derive(Debug, Subcommand)]
 pub(crate) enum TokenCmd {
     /// Mint an access token from a key, for an agent or a requester.
+    #[command(group(ArgGroup::new("person").required(true).args(["agent", "requester"])))]
     Mint {
         /// The key id (the command acts for the application that owns the key).
-        #[arg(long)]
+        #[arg(long, value_parser = id())]
         key: i64,
         /// The token acts as this agent id.
-        #[arg(long, conflicts_with = "requester")]
+        #[arg(long, value_parser = id(), conflicts_with = "requester")]
         agent: Option<i64>,
         /// The token acts as this requester id (a portal session).
-        #[arg(long)]
+        #[arg(long, value_parser = id())]
         requester: Option<i64>,
         /// Lifetime in minutes (default 60).
-        #[arg(long)]
+        #[arg(long, value_parser = positive())]
         minutes: Option<u32>,
         /// Narrow the token to these scopes (repeat; default: the key's).
         #[arg(long = "scope")]
-        scopes: Vec<String>,
+        scopes: Vec<Action>,
     },
 }
 
@@ -525,29 +575,32 @@ pub(crate) enum PluginCmd {
         wasm: PathBuf,
         /// A requested scope to grant (repeat); without a grant the command only shows the review.
         #[arg(long = "grant")]
-        grant: Vec<String>,
+        grant: Vec<Action>,
         /// Grant everything the plugin requests.
         #[arg(long, conflicts_with = "grant")]
         grant_all: bool,
         /// A setting `name=value` (repeat).
-        #[arg(long = "setting")]
-        settings: Vec<String>,
+        #[arg(long = "setting", value_parser = setting)]
+        settings: Vec<(String, String)>,
     },
     /// List installs with their state.
     List,
     /// Enable an install.
     Enable {
         /// The install id.
+        #[arg(value_parser = id())]
         id: i64,
     },
     /// Disable an install.
     Disable {
         /// The install id.
+        #[arg(value_parser = id())]
         id: i64,
     },
     /// Uninstall: removes its key, data and subscriptions.
     Uninstall {
         /// The install id.
+        #[arg(value_parser = id())]
         id: i64,
     },
     /// Deliver the due events to the apps now (one round).
@@ -555,16 +608,19 @@ pub(crate) enum PluginCmd {
     /// An install's pending deliveries.
     Deliveries {
         /// The install id.
+        #[arg(value_parser = id())]
         id: i64,
     },
     /// An install's dead letters (deliveries given up).
     DeadLetters {
         /// The install id.
+        #[arg(value_parser = id())]
         id: i64,
     },
     /// Replay the dead letters, or every event after a sequence number.
     Replay {
         /// The install id.
+        #[arg(value_parser = id())]
         id: i64,
         /// Replay the events after this sequence number instead of the dead letters.
         #[arg(long)]
@@ -573,12 +629,24 @@ pub(crate) enum PluginCmd {
     /// Render a widget for the acting agent.
     Render {
         /// The install id.
+        #[arg(value_parser = id())]
         id: i64,
-        /// Where: ticket-sidebar, ticket-header or agent-dashboard.
-        #[arg(long, default_value = "ticket-sidebar")]
-        location: String,
+        /// Where the widget appears.
+        #[arg(long, value_enum, default_value_t = Location::TicketSidebar)]
+        location: Location,
         /// The ticket shown, for ticket locations.
-        #[arg(long)]
+        #[arg(long, value_parser = id())]
         ticket: Option<i64>,
     },
+}
+
+/// A widget location, as typed on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Location {
+    /// Beside a ticket.
+    TicketSidebar,
+    /// Above a ticket.
+    TicketHeader,
+    /// On the agent's dashboard.
+    AgentDashboard,
 }

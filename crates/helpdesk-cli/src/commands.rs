@@ -4,7 +4,7 @@ use std::io::{BufRead, Read};
 
 use anyhow::{Context as _, anyhow, bail};
 use helpdesk::{
-    AccessLevel, Agent, AgentId, AgentUpdate, Author, DepartmentId, FieldKind, Helpdesk,
+    AccessLevel, Action, Agent, AgentId, AgentUpdate, Author, DepartmentId, FieldKind, Helpdesk,
     ImportTicket, NewAgent, NewFieldDefinition, NewMessage, NewRequester, NewTicket, Options,
     Principal, RequesterId, RoleId, SearchQuery, SystemHandle, Ticket, TicketId, TicketUpdate,
 };
@@ -233,8 +233,8 @@ fn department(ctx: &Ctx, cmd: DepartmentCmd) -> anyhow::Result<()> {
 
 fn role(ctx: &Ctx, cmd: RoleCmd) -> anyhow::Result<()> {
     let (desk, me) = (&ctx.desk, &ctx.me);
-    fn scopes(s: &[String]) -> Vec<&str> {
-        s.iter().map(String::as_str).collect()
+    fn scopes(s: &[Action]) -> Vec<&'static str> {
+        s.iter().map(|a| a.name()).collect()
     }
     match cmd {
         RoleCmd::List => {}
@@ -389,14 +389,10 @@ fn read_body(body: String) -> anyhow::Result<String> {
     Ok(text)
 }
 
-fn query(text: Option<String>, args: SearchArgs) -> anyhow::Result<SearchQuery> {
-    Ok(SearchQuery {
+fn query(text: Option<String>, args: SearchArgs) -> SearchQuery {
+    SearchQuery {
         text,
-        statuses: args
-            .statuses
-            .iter()
-            .map(|s| s.parse())
-            .collect::<Result<_, _>>()?,
+        statuses: args.statuses,
         departments: args
             .departments
             .into_iter()
@@ -404,9 +400,9 @@ fn query(text: Option<String>, args: SearchArgs) -> anyhow::Result<SearchQuery> 
             .collect(),
         tags: args.tags,
         limit: Some(args.limit),
-        cursor: args.cursor.map(|c| c.parse()).transpose()?,
+        cursor: args.cursor,
         ..SearchQuery::default()
-    })
+    }
 }
 
 fn ticket(ctx: &Ctx, cmd: TicketCmd) -> anyhow::Result<()> {
@@ -422,13 +418,13 @@ fn ticket(ctx: &Ctx, cmd: TicketCmd) -> anyhow::Result<()> {
         } => {
             let requester = RequesterId::new(requester);
             let mut new = NewTicket::new(subject, DepartmentId::new(department), requester);
-            new.priority = priority.map(|p| p.parse()).transpose()?;
+            new.priority = priority;
             new.tags = tags;
             new.message = message.map(|m| NewMessage::reply(m).by(Author::Requester(requester)));
             desk.create_ticket(me, new)?
         }
-        TicketCmd::List(args) => return search(ctx, query(None, args)?),
-        TicketCmd::Search { text, filters } => return search(ctx, query(Some(text), filters)?),
+        TicketCmd::List(args) => return search(ctx, query(None, args)),
+        TicketCmd::Search { text, filters } => return search(ctx, query(Some(text), filters)),
         TicketCmd::Show { id } => return show(ctx, TicketId::new(id)),
         TicketCmd::Update {
             id,
@@ -444,8 +440,8 @@ fn ticket(ctx: &Ctx, cmd: TicketCmd) -> anyhow::Result<()> {
         } => {
             let update = TicketUpdate {
                 subject,
-                status: status.map(|s| s.parse()).transpose()?,
-                priority: priority.map(|p| p.parse()).transpose()?,
+                status,
+                priority,
                 department: department.map(DepartmentId::new),
                 assignee: if unassign {
                     Some(None)

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use anyhow::{anyhow, bail};
+use anyhow::bail;
 use helpdesk::{
-    ActAs, AgentId, ApiKey, KeyId, KeyKind, KeyUpdate, NewKey, NewToken, RequesterId, Scopes,
-    Timestamp,
+    ActAs, Action, AgentId, ApiKey, KeyId, KeyKind, KeyUpdate, NewKey, NewToken, RequesterId,
+    Scopes, Timestamp,
 };
 use serde_json::json;
 
@@ -13,8 +13,8 @@ use crate::cli::{KeyCmd, TokenCmd};
 use crate::commands::Ctx;
 use crate::output::Table;
 
-fn scopes(names: &[String]) -> anyhow::Result<Scopes> {
-    Scopes::parse(names.iter().map(String::as_str)).map_err(|e| anyhow!("{e}"))
+fn scopes(actions: &[Action]) -> Scopes {
+    actions.iter().copied().collect()
 }
 
 fn kind_text(kind: &KeyKind) -> String {
@@ -84,7 +84,7 @@ pub(crate) fn key(ctx: &Ctx, cmd: KeyCmd) -> anyhow::Result<()> {
             expires_in_days,
             networks,
         } => {
-            let scopes = scopes(&s)?;
+            let scopes = scopes(&s);
             let mut new = match (agent, superuser) {
                 (Some(agent), false) => NewKey::agent(description, AgentId::new(agent), scopes),
                 (None, true) => {
@@ -95,10 +95,7 @@ pub(crate) fn key(ctx: &Ctx, cmd: KeyCmd) -> anyhow::Result<()> {
             new.admin_functions = admin_functions;
             new.expires_at =
                 expires_in_days.map(|d| desk.now().add_millis(i64::from(d) * 86_400_000));
-            new.networks = networks
-                .iter()
-                .map(|n| n.parse())
-                .collect::<Result<_, _>>()?;
+            new.networks = networks;
             let issued = desk.create_key(me, new)?;
             return print_code(ctx, &issued.key, &issued.code.expose());
         }
@@ -155,12 +152,7 @@ pub(crate) fn key(ctx: &Ctx, cmd: KeyCmd) -> anyhow::Result<()> {
                 (None, false) => None,
             };
             let networks = match (networks.is_empty(), any_network) {
-                (false, _) => Some(
-                    networks
-                        .iter()
-                        .map(|n| n.parse())
-                        .collect::<Result<_, _>>()?,
-                ),
+                (false, _) => Some(networks),
                 (true, true) => Some(Vec::new()),
                 (true, false) => None,
             };
@@ -171,11 +163,7 @@ pub(crate) fn key(ctx: &Ctx, cmd: KeyCmd) -> anyhow::Result<()> {
             };
             let update = KeyUpdate {
                 description,
-                scopes: if s.is_empty() {
-                    None
-                } else {
-                    Some(scopes(&s)?)
-                },
+                scopes: if s.is_empty() { None } else { Some(scopes(&s)) },
                 admin_functions,
                 expires_at,
                 networks,
@@ -187,7 +175,7 @@ pub(crate) fn key(ctx: &Ctx, cmd: KeyCmd) -> anyhow::Result<()> {
             id,
             overlap_minutes,
         } => {
-            let overlap = overlap_minutes.map(|m| Duration::from_secs(m * 60));
+            let overlap = overlap_minutes.map(|m| Duration::from_secs(m.saturating_mul(60)));
             let issued = desk.regenerate_key(me, KeyId::new(id), overlap)?;
             return print_code(ctx, &issued.key, &issued.code.expose());
         }
@@ -237,7 +225,7 @@ pub(crate) fn token(ctx: &Ctx, cmd: TokenCmd) -> anyhow::Result<()> {
         new = new.with_lifetime_minutes(m);
     }
     if !s.is_empty() {
-        new = new.with_scopes(scopes(&s)?);
+        new = new.with_scopes(scopes(&s));
     }
     let minted = ctx.system.mint_token(KeyId::new(key), new)?;
     let person = match minted.person {

@@ -13,6 +13,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::output::printable;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match commands::run(cli) {
@@ -24,7 +26,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// One line: the error and its causes, with a hint where one helps.
+/// One line: the error and its causes, each once (every error says its own part and leaves its
+/// cause to `source()`), with a hint where one helps.
 fn describe(error: &anyhow::Error) -> String {
     let mut text = error
         .chain()
@@ -36,5 +39,19 @@ fn describe(error: &anyhow::Error) -> String {
             " (this command opens the file itself; stop the application that holds it open and try again)",
         );
     }
-    text
+    printable(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_one_printable_line() {
+        let error = anyhow::anyhow!("`a\u{1b}[2Kb\nc` is not valid").context("cannot do it");
+        assert_eq!(
+            describe(&error),
+            "cannot do it: `a\\u{1b}[2Kb\\nc` is not valid"
+        );
+    }
 }

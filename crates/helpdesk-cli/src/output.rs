@@ -23,8 +23,11 @@ impl Table {
         }
     }
 
+    /// Adds a row; control characters in a cell (stored text may hold them) are written as
+    /// escapes, so that no cell can rewrite the terminal or break the table's lines.
     pub(crate) fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows
+            .push(cells.into_iter().map(|cell| printable(&cell)).collect());
     }
 
     /// Writes the table with columns padded to their widest cell.
@@ -59,6 +62,20 @@ impl Table {
         }
         Ok(())
     }
+}
+
+/// The text with control characters written as escapes (`\u{1b}`), so that input or stored data
+/// that is printed cannot move the cursor, recolour or rewrite the terminal.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Where results go, in the chosen format.
@@ -137,6 +154,18 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "id   name\n1    Ann\n100  Bo\n"
+        );
+    }
+
+    #[test]
+    fn cells_cannot_rewrite_the_terminal() {
+        let mut t = Table::new(&["operation"]);
+        t.row(vec!["GET /\u{1b}[2J\r\ntickets\u{0}".into()]);
+        let mut out = Vec::new();
+        t.write(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "operation\nGET /\\u{1b}[2J\\r\\ntickets\\u{0}\n"
         );
     }
 }

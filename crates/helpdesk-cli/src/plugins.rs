@@ -1,13 +1,11 @@
 //! The `plugin` subcommands, through the plugin host and the facade.
 
-use anyhow::{Context as _, anyhow, bail};
-use helpdesk::{
-    InstallId, InstallState, NewInstall, PluginManifest, Scopes, TicketId, WidgetLocation,
-};
+use anyhow::{Context as _, bail};
+use helpdesk::{InstallId, InstallState, NewInstall, PluginManifest, TicketId, WidgetLocation};
 use helpdesk_plugin_host::{HostConfig, PluginHost};
 use serde_json::json;
 
-use crate::cli::PluginCmd;
+use crate::cli::{Location, PluginCmd};
 use crate::commands::Ctx;
 use crate::output::Table;
 
@@ -83,15 +81,9 @@ pub(crate) fn plugin(ctx: &Ctx, cmd: PluginCmd) -> anyhow::Result<()> {
                         "review the requested permissions above, then pass `--grant SCOPE` for each you grant, or `--grant-all`"
                     );
                 }
-                new.grant =
-                    Scopes::parse(grant.iter().map(String::as_str)).map_err(|e| anyhow!("{e}"))?;
+                new.grant = grant.into_iter().collect();
             }
-            for setting in settings {
-                let (name, value) = setting
-                    .split_once('=')
-                    .ok_or_else(|| anyhow!("a setting is `name=value`, got `{setting}`"))?;
-                new.settings.push((name.to_owned(), value.to_owned()));
-            }
+            new.settings.extend(settings);
             eprintln!("checking and compiling the component…");
             host(ctx)?.install(me, new)?
         }
@@ -184,13 +176,10 @@ pub(crate) fn plugin(ctx: &Ctx, cmd: PluginCmd) -> anyhow::Result<()> {
             location,
             ticket,
         } => {
-            let location = match location.as_str() {
-                "ticket-sidebar" => WidgetLocation::TicketSidebar,
-                "ticket-header" => WidgetLocation::TicketHeader,
-                "agent-dashboard" => WidgetLocation::AgentDashboard,
-                other => bail!(
-                    "`{other}` is not a widget location (ticket-sidebar, ticket-header, agent-dashboard)"
-                ),
+            let location = match location {
+                Location::TicketSidebar => WidgetLocation::TicketSidebar,
+                Location::TicketHeader => WidgetLocation::TicketHeader,
+                Location::AgentDashboard => WidgetLocation::AgentDashboard,
             };
             let widget =
                 host(ctx)?.render(InstallId::new(id), location, me, ticket.map(TicketId::new))?;

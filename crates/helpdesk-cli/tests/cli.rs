@@ -398,6 +398,194 @@ fn errors_are_one_line_with_a_failing_status() {
 }
 
 #[test]
+fn bad_values_are_usage_errors_naming_their_argument() {
+    let db = Db::new();
+    let check = |args: &[&str], argument: &str| {
+        let out = db.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with("error: ")).count(),
+            1,
+            "{args:?}: one error line in {stderr}"
+        );
+        assert!(
+            stderr.contains(argument),
+            "{args:?}: `{argument}` not named in {stderr}"
+        );
+        assert!(!db.path.exists(), "{args:?}: the database was opened");
+    };
+    let key = ["key", "create", "--description", "d", "--agent", "1"];
+    let with = |head: &[&'static str], tail: &[&'static str]| [head, tail].concat();
+    check(&["ticket", "list", "--status", "nope"], "--status");
+    check(
+        &["ticket", "search", "printer", "--status", "Done"],
+        "--status",
+    );
+    check(
+        &[
+            "ticket",
+            "update",
+            "1",
+            "--version",
+            "1",
+            "--status",
+            "done",
+        ],
+        "--status",
+    );
+    check(
+        &[
+            "ticket",
+            "update",
+            "1",
+            "--version",
+            "1",
+            "--priority",
+            "soon",
+        ],
+        "--priority",
+    );
+    check(
+        &[
+            "ticket",
+            "create",
+            "--subject",
+            "s",
+            "--department",
+            "1",
+            "--requester",
+            "1",
+            "--priority",
+            "asap",
+        ],
+        "--priority",
+    );
+    check(&["ticket", "update", "1", "--version", "x"], "--version");
+    check(&["ticket", "list", "--cursor", "nonsense"], "--cursor");
+    check(&["ticket", "list", "--limit", "0"], "--limit");
+    check(&["ticket", "list", "--limit", "501"], "--limit");
+    check(&["ticket", "list", "--department", "0"], "--department");
+    check(&["ticket", "show", "x"], "<ID>");
+    check(&["ticket", "show", "0"], "<ID>");
+    check(&["agent", "roles", "1", "two"], "<ROLES>");
+    check(&["agent", "update", "1", "--admin", "maybe"], "--admin");
+    check(
+        &["department", "add-member", "1", "2", "--level", "boss"],
+        "--level",
+    );
+    check(
+        &["field", "create", "k", "--label", "L", "--kind", "colour"],
+        "--kind",
+    );
+    check(&["role", "create", "triage", "tickets.raed"], "<SCOPES>");
+    check(&with(&key, &["--scope", "tickets.raed"]), "--scope");
+    check(
+        &with(
+            &key,
+            &["--scope", "tickets.read", "--network", "10.0.0.0/33"],
+        ),
+        "--network",
+    );
+    check(
+        &with(
+            &key,
+            &["--scope", "tickets.read", "--network", "::ffff:10.0.0.0/8"],
+        ),
+        "--network",
+    );
+    check(
+        &with(&key, &["--scope", "tickets.read", "--expires-in-days", "0"]),
+        "--expires-in-days",
+    );
+    check(
+        &[
+            "key",
+            "create",
+            "--description",
+            "d",
+            "--scope",
+            "tickets.read",
+        ],
+        "--agent",
+    );
+    check(&["key", "update", "1", "--network", "host"], "--network");
+    check(
+        &["key", "update", "1", "--admin-functions", "yes"],
+        "--admin-functions",
+    );
+    check(
+        &["key", "regenerate", "1", "--overlap-minutes", "soon"],
+        "--overlap-minutes",
+    );
+    check(
+        &[
+            "token",
+            "mint",
+            "--key",
+            "1",
+            "--agent",
+            "1",
+            "--minutes",
+            "0",
+        ],
+        "--minutes",
+    );
+    check(
+        &[
+            "token", "mint", "--key", "1", "--agent", "1", "--scope", "all",
+        ],
+        "--scope",
+    );
+    check(&["token", "mint", "--key", "1"], "--agent");
+    let install = [
+        "plugin",
+        "install",
+        "--manifest",
+        "m.toml",
+        "--wasm",
+        "m.wasm",
+    ];
+    check(&with(&install, &["--grant", "tickets.raed"]), "--grant");
+    check(&with(&install, &["--setting", "no-value"]), "--setting");
+    check(
+        &["plugin", "render", "1", "--location", "footer"],
+        "--location",
+    );
+    check(&["plugin", "replay", "1", "--after", "-"], "--after");
+}
+
+#[test]
+fn a_failure_names_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir").join("desk.db");
+    let out = run_with(&missing, &["agent", "list"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("error: "))
+        .unwrap();
+    let parts: Vec<&str> = line.split(": ").collect();
+    assert!(
+        parts.len() >= 3,
+        "the command, the file and the reason: {line}"
+    );
+    for (i, part) in parts.iter().enumerate() {
+        assert!(
+            !parts[i + 1..]
+                .iter()
+                .any(|later| later.contains(part) || part.contains(later)),
+            "`{part}` appears twice in {line}"
+        );
+    }
+    assert!(
+        line.contains("no-such-dir`:"),
+        "the missing directory is named: {line}"
+    );
+}
+
+#[test]
 fn a_database_in_use_is_refused_clearly() {
     let db = Db::new();
     let (_desk, _system) =

@@ -65,8 +65,14 @@ impl fmt::Display for ActAs {
 /// An IPv4 or IPv6 network in CIDR notation, such as `10.0.0.0/8` or `2001:db8::/32`.
 ///
 /// Host bits below the prefix are cleared, so `192.168.1.7/24` is the network `192.168.1.0/24`;
-/// an address without a prefix is a network of that one address. An IPv4 address written as
-/// IPv6 (`::ffff:10.1.2.3`) belongs to the IPv4 networks that contain it.
+/// an address without a prefix is a network of that one address.
+///
+/// IPv4 is compared as IPv4: a client address written as IPv6 (`::ffff:10.1.2.3`, as a dual-stack
+/// socket reports it) belongs to the IPv4 networks that contain it, and a network written that
+/// way is that IPv4 network (`::ffff:10.0.0.0/104` is `10.0.0.0/8`). A v4-mapped address with a
+/// prefix below 96 is refused, as it mixes the two notations (`::ffff:10.0.0.0/8` would otherwise
+/// be the IPv6 network `::/8`). IPv6 networks match IPv6 clients only: `::/0` does not cover
+/// IPv4 clients.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Network {
     addr: IpAddr,
@@ -74,8 +80,32 @@ pub struct Network {
 }
 
 impl Network {
-    /// The network of `addr` with `prefix` leading bits (at most 32 for IPv4, 128 for IPv6).
+    /// The network of `addr` with `prefix` leading bits (at most 32 for IPv4, 128 for IPv6). A
+    /// v4-mapped IPv6 address (`::ffff:a.b.c.d`) with a prefix `p` of 96 to 128 gives the IPv4
+    /// network `a.b.c.d/(p - 96)`; with a shorter prefix it is refused.
     pub fn new(addr: IpAddr, prefix: u8) -> Result<Self, ValidationError> {
+        let (addr, prefix) = match addr {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) if (96..=128).contains(&prefix) => (IpAddr::V4(v4), prefix - 96),
+                Some(v4) if prefix < 96 => {
+                    let mut reason = format!(
+                        "`{addr}/{prefix}` is an IPv4 address written as IPv6, which takes a prefix of 96 to 128"
+                    );
+                    if prefix <= 32 {
+                        reason.push_str(&format!(
+                            ": write `{v4}/{prefix}` or `{addr}/{}`",
+                            prefix + 96
+                        ));
+                    }
+                    return Err(ValidationError::Malformed {
+                        field: "network",
+                        reason,
+                    });
+                }
+                _ => (addr, prefix),
+            },
+            IpAddr::V4(_) => (addr, prefix),
+        };
         let addr = match addr {
             IpAddr::V4(v4) if prefix <= 32 => {
                 IpAddr::V4(Ipv4Addr::from(u32::from(v4) & v4_mask(prefix)))
@@ -207,6 +237,32 @@ mod tests {
         check("2001:db8::1/32", Ok("2001:db8::/32"));
         check("::1", Ok("::1/128"));
         check("::/0", Ok("::/0"));
+        // v4-mapped networks are IPv4 networks.
+        check("::ffff:10.0.0.0/104", Ok("10.0.0.0/8"));
+        check("::ffff:192.168.1.7/120", Ok("192.168.1.0/24"));
+        check("::ffff:10.1.2.3", Ok("10.1.2.3/32"));
+        check("::FFFF:0A01:0203/128", Ok("10.1.2.3/32"));
+        check("::ffff:0:0/96", Ok("0.0.0.0/0"));
+        check(
+            "::ffff:10.0.0.0/8",
+            Err(
+                "`network` is not valid: `::ffff:10.0.0.0/8` is an IPv4 address written as IPv6, which takes a prefix of 96 to 128: \
+                 write `10.0.0.0/8` or `::ffff:10.0.0.0/104`",
+            ),
+        );
+        check(
+            "::ffff:10.0.0.0/95",
+            Err(
+                "`network` is not valid: `::ffff:10.0.0.0/95` is an IPv4 address written as IPv6, which takes a prefix of 96 to 128",
+            ),
+        );
+        // Not v4-mapped: IPv4-compatible and NAT64 addresses stay IPv6.
+        check("::10.0.0.0/104", Ok("::a00:0/104"));
+        check("64:ff9b::10.0.0.0/104", Ok("64:ff9b::a00:0/104"));
+        check(
+            "::ffff:10.0.0.0/129",
+            Err("`network` is not valid: prefix `/129` is too long for `::ffff:10.0.0.0`"),
+        );
         let bad = |t: &str| {
             Err(format!(
                 "`network` is not valid: `{t}` is not an IPv4 or IPv6 network such as `10.0.0.0/8`"
@@ -252,6 +308,13 @@ mod tests {
             ("2001:db8::/32", "2001:db9::1", false),
             ("::/0", "2001:db8::1", true),
             ("::/0", "10.0.0.1", false),
+            ("::/0", "::ffff:10.0.0.1", false),
+            ("::ffff:10.0.0.0/104", "10.1.2.3", true),
+            ("::ffff:10.0.0.0/104", "::ffff:10.1.2.3", true),
+            ("::ffff:10.0.0.0/104", "11.0.0.1", false),
+            ("::ffff:10.0.0.0/104", "::ffff:11.0.0.1", false),
+            ("::ffff:0:0/96", "8.8.8.8", true),
+            ("::ffff:0:0/96", "2001:db8::1", false),
             ("::1", "::1", true),
         ];
         for (network, address, expected) in cases {
@@ -261,6 +324,17 @@ mod tests {
                 "{network} ∋ {address}"
             );
         }
+    }
+
+    #[test]
+    fn constructed_v4_mapped_networks_are_ipv4() {
+        let mapped = Ipv4Addr::new(10, 1, 2, 3).to_ipv6_mapped();
+        let net = Network::new(IpAddr::V6(mapped), 104).unwrap();
+        assert_eq!(net.addr(), IpAddr::V4(Ipv4Addr::new(10, 0, 0, 0)));
+        assert_eq!(net.prefix(), 8);
+        assert_eq!(net, "10.0.0.0/8".parse().unwrap());
+        assert!(Network::new(IpAddr::V6(mapped), 64).is_err());
+        assert!(Network::new(IpAddr::V6(mapped), 129).is_err());
     }
 
     #[test]

@@ -36,4 +36,7 @@ pub use ticket::{
     Status, Ticket, TicketUpdate,
 };
 pub use time::{Clock, ManualClock, Reading, SystemClock, Timestamp};
-pub use validate::{Limits, normalize_email, normalize_name, validate_tag};
+pub use validate::{
+    Limits, check_free_text, check_search_text, normalize_email, normalize_line, normalize_name,
+    validate_tag,
+};

@@ -11,7 +11,7 @@ use crate::error::ValidationError;
 use crate::fields::FieldValue;
 use crate::ids::{AgentId, DepartmentId, MessageId, OrganizationId, RequesterId, TicketId};
 use crate::time::Timestamp;
-use crate::validate::{Limits, normalize_tags, required_text};
+use crate::validate::{Limits, normalize_tags, required_line, required_text};
 
 macro_rules! named_enum {
     ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident = $code:literal, $text:literal;)* }) => {
@@ -255,14 +255,7 @@ impl NewTicket {
 }
 
 pub(crate) fn normalize_subject(subject: &str, limits: &Limits) -> Result<String, ValidationError> {
-    let s = required_text("subject", subject, limits.max_subject_chars)?;
-    if s.contains(['\n', '\r']) {
-        return Err(ValidationError::Malformed {
-            field: "subject",
-            reason: "must be one line".into(),
-        });
-    }
-    Ok(s.to_owned())
+    Ok(required_line("subject", subject, limits.max_subject_chars)?.to_owned())
 }
 
 /// A change to a ticket. Fields left `None` are not touched.

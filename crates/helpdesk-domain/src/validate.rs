@@ -41,7 +41,36 @@ impl Default for Limits {
     }
 }
 
-/// Checks a required text field and returns it trimmed.
+/// Control characters that multi-line text (a message body, a free-text field, search words)
+/// may hold: line breaks and tabs. Every other control character (NUL, escape, delete, ...) is
+/// refused wherever text comes in.
+fn allowed_control(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\t')
+}
+
+/// Characters that break a line: a single-line value must hold none of them.
+fn breaks_line(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}')
+}
+
+fn control_characters(field: &'static str) -> ValidationError {
+    ValidationError::Malformed {
+        field,
+        reason: "contains control characters".into(),
+    }
+}
+
+/// Checks free text that may be empty and span lines (a description): no control character
+/// other than line breaks and tabs.
+pub fn check_free_text(field: &'static str, value: &str) -> Result<(), ValidationError> {
+    if value.chars().any(|c| c.is_control() && !allowed_control(c)) {
+        return Err(control_characters(field));
+    }
+    Ok(())
+}
+
+/// Checks a required multi-line text field (line breaks and tabs allowed, no other control
+/// character) and returns it trimmed.
 pub(crate) fn required_text<'a>(
     field: &'static str,
     value: &'a str,
@@ -55,16 +84,28 @@ pub(crate) fn required_text<'a>(
     if len > max {
         return Err(ValidationError::TooLong { field, len, max });
     }
-    if trimmed
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-    {
+    check_free_text(field, trimmed)?;
+    Ok(trimmed)
+}
+
+/// Checks a required single-line text field (no line break, no tab, no other control
+/// character) and returns it trimmed.
+pub(crate) fn required_line<'a>(
+    field: &'static str,
+    value: &'a str,
+    max: usize,
+) -> Result<&'a str, ValidationError> {
+    let line = required_text(field, value, max)?;
+    if line.contains(breaks_line) {
         return Err(ValidationError::Malformed {
             field,
-            reason: "contains control characters".into(),
+            reason: "must be one line".into(),
         });
     }
-    Ok(trimmed)
+    if line.contains(char::is_control) {
+        return Err(control_characters(field));
+    }
+    Ok(line)
 }
 
 /// Trims a name and checks it; the result is what is stored.
@@ -73,14 +114,32 @@ pub fn normalize_name(
     value: &str,
     limits: &Limits,
 ) -> Result<String, ValidationError> {
-    let name = required_text(field, value, limits.max_name_chars)?;
-    if name.contains(['\n', '\r', '\t']) {
-        return Err(ValidationError::Malformed {
-            field,
-            reason: "must be one line".into(),
+    Ok(required_line(field, value, limits.max_name_chars)?.to_owned())
+}
+
+/// Trims a single-line value that has no limit in [`Limits`] (a plugin's name, a version) and
+/// checks it: not empty, at most `max` characters, no line break, tab or other control character.
+pub fn normalize_line(
+    field: &'static str,
+    value: &str,
+    max: usize,
+) -> Result<String, ValidationError> {
+    Ok(required_line(field, value, max)?.to_owned())
+}
+
+/// Checks the free text of a search: at most `max_query_chars` characters, and no control
+/// character other than line breaks and tabs (which separate words like spaces).
+pub fn check_search_text(text: &str, limits: &Limits) -> Result<(), ValidationError> {
+    const FIELD: &str = "text";
+    let len = text.chars().count();
+    if len > limits.max_query_chars {
+        return Err(ValidationError::TooLong {
+            field: FIELD,
+            len,
+            max: limits.max_query_chars,
         });
     }
-    Ok(name.to_owned())
+    check_free_text(FIELD, text)
 }
 
 /// Checks an email address and returns its case-folded form, used for uniqueness.
@@ -89,7 +148,7 @@ pub fn normalize_name(
 /// the real proof of an address is a message reaching it.
 pub fn normalize_email(value: &str) -> Result<String, ValidationError> {
     const FIELD: &str = "email";
-    let email = required_text(FIELD, value, 254)?;
+    let email = required_line(FIELD, value, 254)?;
     let bad = |reason: &str| ValidationError::Malformed {
         field: FIELD,
         reason: reason.into(),
@@ -116,7 +175,7 @@ pub fn normalize_email(value: &str) -> Result<String, ValidationError> {
 /// Checks a tag and returns its normal form: trimmed, lower case, no white space or commas.
 pub fn validate_tag(value: &str, limits: &Limits) -> Result<String, ValidationError> {
     const FIELD: &str = "tag";
-    let tag = required_text(FIELD, value, limits.max_tag_chars)?;
+    let tag = required_line(FIELD, value, limits.max_tag_chars)?;
     if tag.chars().any(|c| c.is_whitespace() || c == ',') {
         return Err(ValidationError::Malformed {
             field: FIELD,
@@ -150,6 +209,7 @@ pub(crate) fn normalize_tags(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ticket::normalize_subject;
 
     #[test]
     fn emails() {
@@ -202,8 +262,85 @@ mod tests {
             normalize_name("name", "  Billing ", &limits).unwrap(),
             "Billing"
         );
-        assert!(normalize_name("name", "a\nb", &limits).is_err());
-        assert!(normalize_name("name", "a\u{0}b", &limits).is_err());
         assert!(normalize_name("name", &"x".repeat(201), &limits).is_err());
+    }
+
+    #[test]
+    fn text_is_refused_by_shape() {
+        let limits = Limits::default();
+        // (input, single-line fields, multi-line fields, search text)
+        let line = "must be one line";
+        let control = "contains control characters";
+        // The fragment of the refusal, or `None` when the text is accepted.
+        type Refusal = Option<&'static str>;
+        let cases: &[(&str, Refusal, Refusal, Refusal)] = &[
+            ("plain words", None, None, None),
+            ("a\0b", Some(control), Some(control), Some(control)),
+            ("zbob\0subj", Some(control), Some(control), Some(control)),
+            ("bell\u{7}", Some(control), Some(control), Some(control)),
+            (
+                "esc \u{1b}[31m red",
+                Some(control),
+                Some(control),
+                Some(control),
+            ),
+            ("del\u{7f}", Some(control), Some(control), Some(control)),
+            ("c1\u{9b}", Some(control), Some(control), Some(control)),
+            ("tab\tstop", Some(control), None, None),
+            ("two\nlines", Some(line), None, None),
+            ("crlf\r\nlines", Some(line), None, None),
+            ("nel\u{85}line", Some(control), Some(control), Some(control)),
+            ("ls\u{2028}line", Some(line), None, None),
+            ("ps\u{2029}line", Some(line), None, None),
+            ("quotes \" ' and NEAR(", None, None, None),
+            ("accents é ß 日本 🎫", None, None, None),
+        ];
+        let outcome = |r: Result<(), ValidationError>| r.err().map(|e| e.to_string());
+        for &(input, single, multi, search) in cases {
+            let expect = |want: Option<&str>, got: Option<String>, what: &str| match (want, got) {
+                (None, None) => {}
+                (Some(want), Some(got)) => assert!(got.contains(want), "{what} {input:?}: {got}"),
+                (want, got) => panic!("{what} {input:?}: want {want:?}, got {got:?}"),
+            };
+            for (what, got) in [
+                (
+                    "name",
+                    outcome(normalize_name("name", input, &limits).map(drop)),
+                ),
+                (
+                    "subject",
+                    outcome(normalize_subject(input, &limits).map(drop)),
+                ),
+                (
+                    "email",
+                    outcome(normalize_email(&format!("{input}@example.com")).map(drop)),
+                ),
+                ("tag", outcome(validate_tag(input, &limits).map(drop))),
+            ] {
+                // E-mail addresses and tags refuse white space as well.
+                let single = match what {
+                    "email" | "tag" if single.is_none() && input.contains(char::is_whitespace) => {
+                        Some("white space")
+                    }
+                    _ => single,
+                };
+                expect(single, got, what);
+            }
+            expect(
+                multi,
+                outcome(required_text("body", input, 100).map(drop)),
+                "body",
+            );
+            expect(search, outcome(check_search_text(input, &limits)), "search");
+        }
+        assert_eq!(
+            check_search_text(&"x".repeat(501), &limits),
+            Err(ValidationError::TooLong {
+                field: "text",
+                len: 501,
+                max: 500
+            })
+        );
+        assert_eq!(check_search_text("", &limits), Ok(()));
     }
 }

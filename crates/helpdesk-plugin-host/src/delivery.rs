@@ -7,7 +7,7 @@ use std::sync::Arc;
 use helpdesk::{Delivery, DeliveryOutcome, InstallId};
 
 use crate::bindings::v0_1::exports::helpdesk::plugin::app::Event;
-use crate::error::Result;
+use crate::error::{Result, full_message};
 use crate::host::types::attribution;
 use crate::sandbox::{CallCtx, Mode, truncate};
 use crate::{Loaded, PluginHost};
@@ -71,14 +71,14 @@ impl PluginHost {
         let deliveries = match desk.plugin_deliveries(&app.principal, id, BATCH) {
             Ok(d) => d,
             Err(e) => {
-                report.failures.push((id, e.to_string()));
+                report.failures.push((id, full_message(&e)));
                 return Ok(0);
             }
         };
         let n = deliveries.len();
         for delivery in deliveries {
             let result = self.call_event(app, &delivery);
-            let message = result.as_ref().err().map(ToString::to_string);
+            let message = result.as_ref().err().map(|e| full_message(e));
             let recorded = desk.record_delivery(
                 &app.principal,
                 &delivery,
@@ -93,7 +93,7 @@ impl PluginHost {
                 // Uninstalled meanwhile, or storage trouble: the delivery stays queued (at least
                 // once) and the other apps go on.
                 Err(e) => {
-                    report.failures.push((id, e.to_string()));
+                    report.failures.push((id, full_message(&e)));
                     return Ok(n);
                 }
             };

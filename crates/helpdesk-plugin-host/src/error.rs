@@ -97,6 +97,18 @@ pub enum HostError {
 /// The host's result type.
 pub type Result<T, E = HostError> = std::result::Result<T, E>;
 
+/// An error and its causes on one line (`error: cause: cause`), for the reports kept as text.
+pub(crate) fn full_message(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// An engine failure, flattened to text: engine types never leave this crate.
 pub(crate) fn engine(e: impl fmt::Display) -> HostError {
     HostError::Engine(e.to_string())

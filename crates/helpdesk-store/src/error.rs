@@ -76,15 +76,16 @@ pub enum StoreError {
         /// The newest this code knows.
         supported: i64,
     },
-    /// A file-system failure (lock file, backup target).
-    #[error("i/o error on `{}`: {source}", path.display())]
+    /// A file-system failure (lock file, backup target). The message names the file; the
+    /// operating system's reason is the [`source`](std::error::Error::source).
+    #[error("i/o error on `{}`", path.display())]
     Io {
         /// The file concerned.
         path: PathBuf,
         /// The cause.
         source: std::io::Error,
     },
-    /// An outbox consumer name or cursor is not valid.
+    /// An outbox consumer was acknowledged backwards or past the newest event.
     #[error("{0}")]
     Outbox(String),
     /// The database engine failed.
@@ -93,6 +94,10 @@ pub enum StoreError {
 }
 
 /// A failure inside the database engine (disk full, corruption, ...).
+///
+/// The engine's message is part of this error's own message and it has no
+/// [`source`](std::error::Error::source): the engine's errors repeat their cause in their
+/// message, and its types stay inside this crate.
 #[derive(Debug)]
 pub struct DatabaseError(rusqlite::Error);
 
@@ -102,11 +107,7 @@ impl fmt::Display for DatabaseError {
     }
 }
 
-impl std::error::Error for DatabaseError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
+impl std::error::Error for DatabaseError {}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {

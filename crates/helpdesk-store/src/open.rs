@@ -21,7 +21,7 @@ pub(crate) fn open_file(given: &Path, options: &StoreOptions) -> Result<Store> {
         path: given.to_owned(),
         source,
     };
-    let path = lock::resolve(given).map_err(io)?;
+    let path = lock::resolve(given)?;
     let lock = lock::lock(&path, given)?;
     lock::refuse_hard_links(&path, given)?;
     let path = path.as_path();

@@ -1,7 +1,9 @@
 //! The durable outbox: events appended in the writer's transaction, read by named consumers that
 //! each keep their own cursor.
 
-use helpdesk_domain::{AgentId, Attribution, DepartmentId, Event, EventKind, TicketId, Timestamp};
+use helpdesk_domain::{
+    AgentId, Attribution, DepartmentId, Event, EventKind, TicketId, Timestamp, ValidationError,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::Store;
@@ -85,6 +87,8 @@ pub(crate) fn append(
     Ok(u64::try_from(seq).unwrap_or(0))
 }
 
+/// A consumer name is 1 to 64 of `a-z`, `A-Z`, `0-9`, `-`, `_`, `.`, `:`; any other is refused
+/// as invalid input, whichever call names it.
 fn check_name(name: &str) -> Result<()> {
     let ok = (1..=64).contains(&name.len())
         && name
@@ -93,9 +97,11 @@ fn check_name(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(StoreError::Outbox(format!(
-            "consumer name `{name}` must be 1 to 64 of `a-z`, `A-Z`, `0-9`, `-`, `_`, `.`, `:`"
-        )))
+        Err(ValidationError::Malformed {
+            field: "consumer",
+            reason: format!("`{name}` must be 1 to 64 of `a-z`, `A-Z`, `0-9`, `-`, `_`, `.`, `:`"),
+        }
+        .into())
     }
 }
 
@@ -244,6 +250,7 @@ impl Store {
     /// Removes `owner`'s consumer `name`; events only it was holding back become eligible for
     /// pruning.
     pub fn remove_consumer(&self, owner: ConsumerOwner, name: &str) -> Result<()> {
+        check_name(name)?;
         self.write(|tx| {
             if !delete_consumer(tx, owner, name)? {
                 return Err(not_found(Entity::Consumer, name));
@@ -261,6 +268,7 @@ impl Store {
         name: &str,
         limit: usize,
     ) -> Result<EventBatch> {
+        check_name(name)?;
         self.read(|tx| {
             let cursor = existing_cursor(tx, owner, name)?;
             let limit = i64::try_from(limit.min(10_000)).unwrap_or(10_000);
@@ -288,6 +296,7 @@ impl Store {
     /// and prunes events every consumer has acknowledged. Acknowledging backwards or past the
     /// newest event is refused.
     pub fn ack_events(&self, owner: ConsumerOwner, name: &str, seq: u64) -> Result<()> {
+        check_name(name)?;
         self.write(|tx| {
             let cursor = existing_cursor(tx, owner, name)?;
             let seq = i64::try_from(seq).unwrap_or(i64::MAX);

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use helpdesk_domain::{
     AgentId, DepartmentId, OrganizationId, Priority, RequesterId, Status, Ticket, Timestamp,
-    ValidationError,
+    ValidationError, check_search_text, validate_tag,
 };
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
@@ -41,19 +41,22 @@ pub enum SortOrder {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SearchQuery {
-    /// Words that must all appear in the subject or a message (a trailing `*` matches a prefix).
+    /// Words that must all appear in the subject or a message (a trailing `*` matches a prefix);
+    /// at most `Limits::max_query_chars` characters, no control characters but line breaks and
+    /// tabs.
     pub text: Option<String>,
     /// Any of these statuses.
     pub statuses: Vec<Status>,
     /// Any of these priorities.
     pub priorities: Vec<Priority>,
-    /// Any of these departments.
+    /// Any of these departments (at most 500 different ones).
     pub departments: Vec<DepartmentId>,
     /// `Some(None)`: unassigned tickets; `Some(Some(a))`: assigned to `a`.
     pub assignee: Option<Option<AgentId>>,
     /// Opened by this requester.
     pub requester: Option<RequesterId>,
-    /// Carrying all of these tags.
+    /// Carrying all of these tags (at most `Limits::max_tags` different ones, as a ticket
+    /// carries no more, and at most 500).
     pub tags: Vec<String>,
     /// Created at or after.
     pub created_from: Option<Timestamp>,
@@ -164,10 +167,15 @@ pub struct SearchPage {
 }
 
 /// Turns free text into an FTS5 query that cannot be a syntax error: each word becomes a quoted
-/// phrase (a trailing `*` keeps prefix matching), and all must match.
+/// phrase (a trailing `*` keeps prefix matching), and all must match. White space and control
+/// characters separate words (FTS5 would read a NUL inside a phrase as its end), so whatever
+/// the text, the query is well-formed.
 pub(crate) fn fts_query(text: &str) -> Option<String> {
     let mut out = String::new();
-    for word in text.split_whitespace() {
+    for word in text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+    {
         let (word, prefix) = match word.strip_suffix('*') {
             Some(w) => (w, true),
             None => (word, false),
@@ -186,6 +194,25 @@ pub(crate) fn fts_query(text: &str) -> Option<String> {
         }
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// The most different values one list filter (departments, tags) may name: each is a parameter
+/// of the query, and each tag one more condition in it.
+const MAX_FILTER_VALUES: usize = 500;
+
+/// The values without repeats, in order.
+fn distinct(values: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    let mut values: Vec<i64> = values.into_iter().collect();
+    values.sort_unstable();
+    values.dedup();
+    values
+}
+
+fn at_most(what: &'static str, count: usize, max: usize) -> Result<()> {
+    if count > max {
+        return Err(ValidationError::TooMany { what, count, max }.into());
+    }
+    Ok(())
 }
 
 fn in_list(
@@ -229,6 +256,24 @@ impl Store {
             }
             .into());
         }
+        // Every input is checked before the caller's reach is looked at, so that a query of the
+        // wrong shape is refused whoever makes it, even one who can see nothing.
+        if let Some(text) = &query.text {
+            check_search_text(text, limits)?;
+        }
+        let statuses = distinct(query.statuses.iter().map(|s| s.code()));
+        let priorities = distinct(query.priorities.iter().map(|p| p.code()));
+        let departments = distinct(query.departments.iter().map(|d| d.get()));
+        at_most("departments", departments.len(), MAX_FILTER_VALUES)?;
+        let mut tags = query
+            .tags
+            .iter()
+            .map(|tag| validate_tag(tag, limits))
+            .collect::<Result<Vec<_>, _>>()?;
+        tags.sort();
+        tags.dedup();
+        at_most("tags", tags.len(), limits.max_tags.min(MAX_FILTER_VALUES))?;
+
         let mut sql = String::from(
             "SELECT t.id, t.subject, t.status, t.priority, t.department_id, t.assignee_id, t.requester_id, t.organization_id, t.created_at, t.updated_at, t.version FROM tickets t WHERE 1",
         );
@@ -274,56 +319,30 @@ impl Store {
                 true
             }
         };
-        if let Some(text) = &query.text {
-            let chars = text.chars().count();
-            if chars > limits.max_query_chars {
-                return Err(ValidationError::TooLong {
-                    field: "text",
-                    len: chars,
-                    max: limits.max_query_chars,
-                }
-                .into());
-            }
-            if let Some(fts) = fts_query(text) {
-                let p = push_param(&mut params, Value::Text(fts));
-                let public = if public_only { " AND public = 1" } else { "" };
-                // Drive the query from the full-text matches: a term usually matches a small
-                // fraction of tickets, and walking an index in sort order until a page of them
-                // turns up would touch most of the table when the reach or filters are narrow.
-                // CROSS JOIN pins the matches as the outer loop; the page is sorted afterwards.
-                sql = sql.replacen(
-                    "FROM tickets t WHERE 1",
-                    &format!(
-                        "FROM (SELECT DISTINCT ticket_id AS id FROM search_index WHERE search_index MATCH {p}{public}) m \
-                         CROSS JOIN tickets t ON t.id = m.id WHERE 1"
-                    ),
-                    1,
-                );
-            }
-        }
-        if !query.statuses.is_empty() {
-            in_list(
-                &mut sql,
-                &mut params,
-                "t.status",
-                query.statuses.iter().map(|s| s.code()),
+        if let Some(fts) = query.text.as_deref().and_then(fts_query) {
+            let p = push_param(&mut params, Value::Text(fts));
+            let public = if public_only { " AND public = 1" } else { "" };
+            // Drive the query from the full-text matches: a term usually matches a small
+            // fraction of tickets, and walking an index in sort order until a page of them
+            // turns up would touch most of the table when the reach or filters are narrow.
+            // CROSS JOIN pins the matches as the outer loop; the page is sorted afterwards.
+            sql = sql.replacen(
+                "FROM tickets t WHERE 1",
+                &format!(
+                    "FROM (SELECT DISTINCT ticket_id AS id FROM search_index WHERE search_index MATCH {p}{public}) m \
+                     CROSS JOIN tickets t ON t.id = m.id WHERE 1"
+                ),
+                1,
             );
         }
-        if !query.priorities.is_empty() {
-            in_list(
-                &mut sql,
-                &mut params,
-                "t.priority",
-                query.priorities.iter().map(|p| p.code()),
-            );
+        if !statuses.is_empty() {
+            in_list(&mut sql, &mut params, "t.status", statuses);
         }
-        if !query.departments.is_empty() {
-            in_list(
-                &mut sql,
-                &mut params,
-                "t.department_id",
-                query.departments.iter().map(|d| d.get()),
-            );
+        if !priorities.is_empty() {
+            in_list(&mut sql, &mut params, "t.priority", priorities);
+        }
+        if !departments.is_empty() {
+            in_list(&mut sql, &mut params, "t.department_id", departments);
         }
         match query.assignee {
             Some(None) => sql.push_str(" AND t.assignee_id IS NULL"),
@@ -337,8 +356,7 @@ impl Store {
             let p = push_param(&mut params, Value::Integer(requester.get()));
             sql.push_str(&format!(" AND t.requester_id = {p}"));
         }
-        for tag in &query.tags {
-            let tag = helpdesk_domain::validate_tag(tag, limits)?;
+        for tag in tags {
             let p = push_param(&mut params, Value::Text(tag));
             sql.push_str(&format!(
                 " AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = {p})"
@@ -421,6 +439,8 @@ mod tests {
         );
         check("  ", None);
         check("!!! *", None);
+        check("zbob\0subj", Some("\"zbob\" \"subj\""));
+        check("a\u{1b}[31m*", Some("\"a\" \"[31m\"*"));
     }
 
     #[test]

@@ -94,7 +94,8 @@ pub enum Error {
     /// The first administrator can only be created on an empty database.
     #[error("the database already has agents; the first administrator was created before")]
     AlreadyInitialized,
-    /// An outbox consumer was misused (bad name, acknowledging backwards).
+    /// An outbox consumer was misused: acknowledged backwards or past the newest event. (A
+    /// consumer name of the wrong form is [`Error::Invalid`].)
     #[error("{0}")]
     Outbox(String),
     /// A file-system or database failure.
@@ -179,7 +180,9 @@ impl fmt::Debug for Denied {
     }
 }
 
-/// A failure below the domain: the disk, the database engine, a lock file.
+/// A failure below the domain: the disk, the database engine, a lock file. Its message names
+/// what failed; the operating system's reason, if any, is its
+/// [`source`](std::error::Error::source), so print the chain to see it.
 #[derive(Debug)]
 pub struct StorageError(StoreError);
 

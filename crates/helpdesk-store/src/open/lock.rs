@@ -12,13 +12,18 @@ const MAX_LINKS: usize = 40;
 /// The file that `path` names, with every symlink resolved: the canonical path of a file that
 /// exists; for one that does not exist yet, the canonical path of its directory joined with its
 /// name, after following a dangling final symlink to its target (which is where SQLite creates
-/// the file). Two names of the same file, other than hard links, resolve to the same path.
-pub(super) fn resolve(path: &Path) -> io::Result<PathBuf> {
-    let mut path = path.to_owned();
+/// the file). Two names of the same file, other than hard links, resolve to the same path. A
+/// failure names the path it is about (the directory, when that is what is missing).
+pub(super) fn resolve(given: &Path) -> Result<PathBuf> {
+    let failed = |path: &Path| {
+        let path = path.to_owned();
+        move |source| StoreError::Io { path, source }
+    };
+    let mut path = given.to_owned();
     for _ in 0..=MAX_LINKS {
         match fs::canonicalize(&path) {
             Ok(real) => return Ok(real),
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(failed(&path)(e)),
             Err(_) => {}
         }
         let dir = match path.parent() {
@@ -30,13 +35,18 @@ pub(super) fn resolve(path: &Path) -> io::Result<PathBuf> {
             Ok(target) => path = dir.join(target),
             Err(_) => {
                 let name = path.file_name().ok_or_else(|| {
-                    io::Error::new(io::ErrorKind::InvalidInput, "the path names no file")
+                    failed(&path)(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "the path names no file",
+                    ))
                 })?;
-                return Ok(fs::canonicalize(&dir)?.join(name));
+                return Ok(fs::canonicalize(&dir).map_err(failed(&dir))?.join(name));
             }
         }
     }
-    Err(io::Error::other("too many levels of symbolic links"))
+    Err(failed(given)(io::Error::other(
+        "too many levels of symbolic links",
+    )))
 }
 
 /// Takes the exclusive advisory lock on `<file>.lock`, next to the resolved database file `file`

@@ -52,7 +52,10 @@ impl Helpdesk {
 }
 
 fn check_kv_key(key: &str) -> Result<()> {
-    if key.is_empty() || key.len() > 256 {
+    if key.is_empty() {
+        return Err(Error::Invalid(ValidationError::Empty { field: "key" }));
+    }
+    if key.len() > 256 {
         return Err(Error::Invalid(ValidationError::TooLong {
             field: "key",
             len: key.len(),

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use helpdesk_authz::{Action, Scopes};
-use helpdesk_domain::EventKind;
+use helpdesk_domain::{EventKind, check_free_text, normalize_line};
 use serde::{Deserialize, Serialize};
 
 use super::invalid;
@@ -130,8 +130,9 @@ impl PluginManifest {
         Ok(manifest)
     }
 
-    /// Checks the manifest's rules: id form, known scopes and events, `events.read` for
-    /// subscriptions, unique settings, limits within bounds.
+    /// Checks the manifest's rules: id form, one-line name and version, no control characters
+    /// in what is shown to people, known scopes and events, `events.read` for subscriptions,
+    /// unique settings, limits within bounds.
     pub fn check(&self) -> Result<()> {
         let id_ok = (1..=64).contains(&self.id.len())
             && self
@@ -144,12 +145,11 @@ impl PluginManifest {
                 format!("`{}` must be 1 to 64 of `a-z`, `0-9` and `-`", self.id),
             ));
         }
-        if self.name.trim().is_empty() || self.name.len() > 100 {
-            return Err(invalid("name", "must be 1 to 100 characters"));
-        }
-        if self.version.trim().is_empty() || self.version.len() > 32 {
-            return Err(invalid("version", "must be 1 to 32 characters"));
-        }
+        // The name and version are shown to the administrator who reviews the install: one
+        // line each, without control characters that a terminal would obey.
+        normalize_line("name", &self.name, 100)?;
+        normalize_line("version", &self.version, 32)?;
+        check_free_text("description", &self.description)?;
         self.api_major_minor()?;
         let requested = self.requested()?;
         for name in &self.events {
@@ -165,12 +165,21 @@ impl PluginManifest {
         }
         let mut names = BTreeSet::new();
         for s in &self.settings {
-            if s.name.is_empty() || s.name.len() > 64 || !names.insert(s.name.as_str()) {
+            if s.name.is_empty()
+                || s.name.len() > 64
+                || s.name.contains(char::is_control)
+                || !names.insert(s.name.as_str())
+            {
                 return Err(invalid(
                     "settings",
-                    format!("setting `{}` is empty, too long or declared twice", s.name),
+                    format!(
+                        "setting `{}` is empty, too long, holds control characters or is declared twice",
+                        s.name
+                    ),
                 ));
             }
+            check_free_text("label", &s.label)?;
+            check_free_text("description", &s.description)?;
             if s.secret && s.default.is_some() {
                 return Err(invalid(
                     "settings",
@@ -228,6 +237,47 @@ impl PluginManifest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
+
+    #[test]
+    fn manifests_refuse_control_characters_in_what_people_read() {
+        // A TOML basic string with every character but letters, digits, dots and spaces escaped.
+        let quoted = |text: &str| -> String {
+            let escaped: String = text
+                .chars()
+                .map(|c| match c {
+                    ' ' | 'a'..='z' | 'A'..='Z' | '0'..='9' | '.' => c.to_string(),
+                    c => format!("\\U{:08X}", u32::from(c)),
+                })
+                .collect();
+            format!("\"{escaped}\"")
+        };
+        let manifest = |name: &str, description: &str, label: &str| {
+            format!(
+                "id = \"probe\"\nname = {}\nversion = \"1.0.0\"\napi-version = \"0.1.0\"\n\
+                 description = {}\n[[settings]]\nname = \"mode\"\nlabel = {}\n",
+                quoted(name),
+                quoted(description),
+                quoted(label)
+            )
+        };
+        let check = |name: &str, description: &str, label: &str, refused: Option<&str>| {
+            let got = PluginManifest::from_toml(&manifest(name, description, label));
+            match (got, refused) {
+                (Ok(_), None) => {}
+                (Err(Error::Invalid(e)), Some(field)) => {
+                    assert!(e.to_string().starts_with(&format!("`{field}`")), "{e}")
+                }
+                (got, want) => panic!("{name:?} {description:?} {label:?}: {got:?}, want {want:?}"),
+            }
+        };
+        check("Probe", "Looks around.\nTwice.\t", "Mode", None);
+        check("Probe\u{1b}[2K\rTrusted", "", "Mode", Some("name"));
+        check("Two\nlines", "", "Mode", Some("name"));
+        check("  ", "", "Mode", Some("name"));
+        check("Probe", "bell\u{7}", "Mode", Some("description"));
+        check("Probe", "", "Mode\u{0}", Some("label"));
+    }
 
     #[test]
     fn api_versions_parse() {

@@ -32,12 +32,10 @@ fn cache_dir() -> PathBuf {
 }
 
 fn config(reuse_instances: bool) -> HostConfig {
-    HostConfig {
-        cache_dir: Some(cache_dir()),
-        cache_key: Some([3; 32]),
-        reuse_instances,
-        ..HostConfig::default()
-    }
+    HostConfig::default()
+        .with_cache_dir(cache_dir())
+        .with_cache_key([3; 32])
+        .with_reuse_instances(reuse_instances)
 }
 
 /// The benchmark plugin's component with a custom section naming `i`: the same code under a

@@ -292,13 +292,12 @@ fn huge_filter_lists_are_answered_or_refused() -> anyhow::Result<()> {
 #[test]
 fn many_search_words_are_answered_when_the_limit_allows_them() -> anyhow::Result<()> {
     let clock = ManualClock::new(START);
-    let options = Options {
-        limits: Limits {
+    let options = Options::default()
+        .with_clock(clock.clone())
+        .with_limits(Limits {
             max_query_chars: 1_000_000,
             ..Limits::default()
-        },
-        ..Options::default().with_clock(clock.clone())
-    };
+        });
     let (desk, system) = Helpdesk::open_in_memory(options)?;
     let f = Fixture::populate(desk, system, clock)?;
     f.desk

@@ -123,10 +123,9 @@ fn consumers_have_their_own_cursors_and_pruning_waits_for_the_slowest() -> anyho
 #[test]
 fn retention_limit_reports_missed_events() -> anyhow::Result<()> {
     let clock = helpdesk::ManualClock::new(helpdesk_tests::START);
-    let options = Options {
-        outbox_retention: 100,
-        ..Options::default().with_clock(clock.clone())
-    };
+    let options = Options::default()
+        .with_clock(clock.clone())
+        .with_outbox_retention(100);
     let (desk, system) = Helpdesk::open_in_memory(options)?;
     let f = Fixture::populate(desk, system, clock)?;
     let root = &f.root;

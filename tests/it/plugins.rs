@@ -180,9 +180,8 @@ fn nobody_moves_or_removes_an_installs_queue() -> anyhow::Result<()> {
 #[test]
 fn events_a_disabled_app_never_got_are_reported() -> anyhow::Result<()> {
     let f = Fixture::new_with(|o| {
-        let mut o = o.with_secret_hashing(SecretHashing::InsecureForTests);
-        o.outbox_retention = 100;
-        o
+        o.with_secret_hashing(SecretHashing::InsecureForTests)
+            .with_outbox_retention(100)
     })?;
     let app = install_app(&f)?;
     f.desk.disable_plugin(&f.root, app.id)?;

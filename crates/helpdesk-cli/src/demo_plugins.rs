@@ -83,13 +83,7 @@ pub(crate) fn tour(
     let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/plugin-cache");
     std::fs::create_dir_all(&cache)?;
     let started = Instant::now();
-    let host = PluginHost::new(
-        system,
-        HostConfig {
-            cache_dir: Some(cache),
-            ..HostConfig::default()
-        },
-    )?;
+    let host = PluginHost::new(system, HostConfig::default().with_cache_dir(cache))?;
     let root = system.principal();
     let admin = desk
         .agents(&root)?

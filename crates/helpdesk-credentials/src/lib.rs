@@ -13,7 +13,7 @@
 //! - [`SecretHasher`]: argon2id hashes at rest, as PHC strings.
 //! - [`FastHasher`] and [`Tag`]: after one successful argon2 verification, a request costs one
 //!   keyed SipHash-2-4 under a per-process key and one constant-time comparison with the tag the
-//!   caller remembered. [`IdHasher`] hashes the integer ids of in-memory tables.
+//!   caller remembered.
 //! - [`VerifyGate`]: bounds argon2 work for secrets without a known tag (a few verifications at
 //!   once, sources of requests in turn, token buckets per source and per id and source, one
 //!   verification shared by the attempts with the same secret); [`Source`] is the network a
@@ -42,4 +42,4 @@ pub use header::{
 };
 pub use secret::{AccessToken, CheckedSecret, KeyCode, KeySecret};
 pub use source::Source;
-pub use tag::{FastHasher, IdHasher, Tag, constant_time_eq};
+pub use tag::{FastHasher, Tag, constant_time_eq};

@@ -11,7 +11,9 @@
 //! [`IdHasher`] reduces an id to that word, and hashes the integer ids of in-memory tables.
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
+
+use helpdesk_domain::IdHasher;
 
 use crate::error::GenerateError;
 
@@ -73,49 +75,6 @@ impl FastHasher {
     /// that word is the id itself.
     pub fn tag<I: Hash>(&self, id: &I, secret: &[u8]) -> Tag {
         Tag(siphash_2_4_128(self.key, IdHasher::word(id), secret))
-    }
-}
-
-/// A multiplicative hash for integer ids, and their reduction to one word for [`FastHasher`].
-///
-/// The ids it is meant for (`KeyId`, `TokenId`) are assigned by the database, never chosen by a
-/// client, so a table keyed by them needs no flooding protection, and SipHash would cost more
-/// than the rest of a lookup. Tables of ids a client picks (the gate's) use the standard hasher.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct IdHasher(u64);
-
-impl IdHasher {
-    /// `id` as one word: an integer written once is kept as it is; anything else is folded in.
-    #[inline]
-    pub fn word<I: Hash + ?Sized>(id: &I) -> u64 {
-        let mut hasher = Self(0);
-        id.hash(&mut hasher);
-        hasher.0
-    }
-}
-
-impl Hasher for IdHasher {
-    /// The word, mixed so that consecutive ids spread over a table's buckets.
-    #[inline]
-    fn finish(&self) -> u64 {
-        let mixed = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        mixed ^ (mixed >> 29)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    #[inline]
-    fn write_u64(&mut self, n: u64) {
-        self.0 = self.0.rotate_left(29).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ n;
-    }
-
-    #[inline]
-    fn write_i64(&mut self, n: i64) {
-        self.write_u64(n.cast_unsigned());
     }
 }
 
@@ -194,7 +153,9 @@ impl Drop for FastHasher {
 
 #[cfg(test)]
 mod tests {
-    use helpdesk_domain::{KeyId, TokenId};
+    use std::hash::Hasher;
+
+    use helpdesk_domain::KeyId;
 
     use super::*;
 
@@ -273,22 +234,5 @@ mod tests {
             format!("{tag:?} {hasher:?}"),
             "Tag([redacted]) FastHasher { key: [redacted] }"
         );
-    }
-
-    #[test]
-    fn an_integer_id_is_its_own_word_and_table_hashes_spread() {
-        assert_eq!(IdHasher::word(&key(7)), 7);
-        assert_eq!(IdHasher::word(&TokenId::new(7)), 7);
-        assert_eq!(IdHasher::word(&i64::MAX), i64::MAX.cast_unsigned());
-        assert_ne!(IdHasher::word(&(1u8, 2u8)), IdHasher::word(&(2u8, 1u8)));
-        // A table looks at the top seven bits first: consecutive ids must not share them.
-        let tops: std::collections::HashSet<u64> = (1..=64)
-            .map(|id| {
-                let mut hasher = IdHasher::default();
-                key(id).hash(&mut hasher);
-                hasher.finish() >> 57
-            })
-            .collect();
-        assert!(tops.len() > 32, "{} distinct tops", tops.len());
     }
 }

@@ -384,6 +384,20 @@ impl NewMessage {
     }
 }
 
+/// One ticket of a bulk import, with its conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImportTicket {
+    /// The ticket. Its `message`, if any, becomes the first message.
+    pub ticket: NewTicket,
+    /// Further messages, oldest first. A reply without an author is the requester's; a note
+    /// must name its agent.
+    #[serde(default)]
+    pub messages: Vec<NewMessage>,
+    /// When the ticket was created in the system it comes from (defaults to now).
+    #[serde(default)]
+    pub created_at: Option<Timestamp>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -70,8 +70,10 @@ pub use delivery::DeliveryReport;
 pub use error::{CallError, Fault, HostError, Result};
 pub use widget::{Node, Tone, Widget, escape_html};
 
-/// How the host runs plugins.
+/// How the host runs plugins: start from [`HostConfig::default`] and change what differs with
+/// the `with_` methods (fields may be read and set, but new ones may come in later versions).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct HostConfig {
     /// Where compiled components are cached; `None` keeps them in memory only.
     pub cache_dir: Option<PathBuf>,
@@ -108,6 +110,50 @@ impl Default for HostConfig {
             reuse_instances: true,
             max_instances: 1000,
         }
+    }
+}
+
+impl HostConfig {
+    /// This configuration caching compiled components in `dir`.
+    pub fn with_cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// This configuration authenticating cache entries with `key`.
+    pub fn with_cache_key(mut self, key: [u8; 32]) -> Self {
+        self.cache_key = Some(key);
+        self
+    }
+
+    /// This configuration with the application's key for secret settings.
+    pub fn with_secrets(mut self, secrets: SecretKey) -> Self {
+        self.secrets = Some(secrets);
+        self
+    }
+
+    /// This configuration with another delivery policy.
+    pub fn with_delivery(mut self, delivery: DeliveryPolicy) -> Self {
+        self.delivery = delivery;
+        self
+    }
+
+    /// This configuration with other ceilings on what any plugin gets.
+    pub fn with_ceiling(mut self, ceiling: PluginLimits) -> Self {
+        self.ceiling = ceiling;
+        self
+    }
+
+    /// This configuration reusing app instances between events, or not.
+    pub fn with_reuse_instances(mut self, reuse: bool) -> Self {
+        self.reuse_instances = reuse;
+        self
+    }
+
+    /// This configuration with at most `instances` instances alive at once.
+    pub fn with_max_instances(mut self, instances: u32) -> Self {
+        self.max_instances = instances;
+        self
     }
 }
 

@@ -23,35 +23,22 @@ use std::path::{Path, PathBuf};
 use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use helpdesk_domain::Limits;
+use helpdesk_domain::{Durability, Limits};
 
 pub use error::{DatabaseError, Entity, StoreError};
 pub use keys::{
     KeyLogRecord, KeyRecord, KeyRecordUpdate, NewKeyRecord, NewTokenRecord, TokenRecord,
 };
-pub use outbox::{ConsumerInfo, ConsumerOwner, EventBatch, StartFrom};
+pub use outbox::ConsumerOwner;
 pub use people::PolicyData;
 pub use plugins::{
     AppAgentSpec, DeadLetterRecord, InstallKey, InstallKeyChange, InstallRecord,
     InstallStateRecord, NewInstallRecord, PendingDelivery, SettingValue, UpgradeRecord,
     consumer_name,
 };
-pub use search::{Cursor, SearchPage, SearchQuery, SearchScope, SortBy, SortOrder};
-pub use tickets::ImportTicket;
+pub use search::SearchScope;
 
 use error::Result;
-
-/// How hard a commit works to survive power loss.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Durability {
-    /// `synchronous = FULL`: once a write returns it survives a process crash and a power loss.
-    #[default]
-    Full,
-    /// `synchronous = NORMAL`: survives a process crash; a power loss may lose the last commits
-    /// (never corrupts). Faster, as the WAL is synced at checkpoints only.
-    Normal,
-}
 
 /// Settings for opening a store.
 #[derive(Clone, Debug)]

@@ -10,7 +10,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Result, StoreError};
 use crate::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
-use crate::{Durability, Store, StoreOptions};
+use helpdesk_domain::Durability;
+
+use crate::{Store, StoreOptions};
 use header::Verdict;
 
 /// Opens the file `given` names. The lock, the hard-link check, the header check and every
@@ -130,8 +132,9 @@ fn recognise(conn: &Connection, given: &Path) -> Result<()> {
 /// Per-connection settings; none of them writes to the file.
 fn configure(conn: &Connection, durability: Durability) -> Result<()> {
     let sync = match durability {
-        Durability::Full => "FULL",
         Durability::Normal => "NORMAL",
+        // `Full`, and the safe choice for any level this code does not know.
+        _ => "FULL",
     };
     conn.pragma_update(None, "synchronous", sync)?;
     conn.pragma_update(None, "foreign_keys", true)?;

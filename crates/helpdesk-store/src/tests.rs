@@ -1,6 +1,8 @@
 //! Unit tests of the store: opening, migrations, and invariants that the facade cannot see.
 
-use helpdesk_domain::{Actor, Attribution, NewAgent, NewRequester, NewTicket, Timestamp};
+use helpdesk_domain::{
+    Actor, Attribution, NewAgent, NewRequester, NewTicket, StartFrom, Timestamp,
+};
 
 use super::*;
 

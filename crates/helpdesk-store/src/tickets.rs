@@ -4,12 +4,11 @@ use std::collections::BTreeMap;
 
 use helpdesk_domain::{
     AccessLevel, Actor, AgentId, Attribution, Author, Change, DeletedTicket, DepartmentId,
-    EventKind, FieldDefinition, FieldValue, HistoryField, HistorySubject, HistoryValue, Message,
-    MessageId, MessageKind, NewMessage, NewTicket, OrganizationId, Priority, RequesterId, Status,
-    Ticket, TicketId, TicketUpdate, Timestamp, ValidationError,
+    EventKind, FieldDefinition, FieldValue, HistoryField, HistorySubject, HistoryValue,
+    ImportTicket, Message, MessageId, MessageKind, NewMessage, NewTicket, OrganizationId, Priority,
+    RequesterId, Status, Ticket, TicketId, TicketUpdate, Timestamp, ValidationError,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::Store;
@@ -18,20 +17,6 @@ use crate::history::record;
 use crate::outbox::{NewEvent, append};
 use crate::people::{load_agent, load_department, load_fields, load_requester};
 use crate::row::{attribution_params, bad_code, from_json, read_attribution, to_json};
-
-/// One ticket of a bulk import, with its conversation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ImportTicket {
-    /// The ticket. Its `message`, if any, becomes the first message.
-    pub ticket: NewTicket,
-    /// Further messages, oldest first. A reply without an author is the requester's; a note
-    /// must name its agent.
-    #[serde(default)]
-    pub messages: Vec<NewMessage>,
-    /// When the ticket was created in the system it comes from (defaults to now).
-    #[serde(default)]
-    pub created_at: Option<Timestamp>,
-}
 
 const TICKET_COLUMNS: &str = "id, subject, status, priority, department_id, assignee_id, requester_id, \
                               organization_id, created_at, updated_at, version";

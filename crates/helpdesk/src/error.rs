@@ -174,6 +174,8 @@ impl fmt::Display for Denied {
     }
 }
 
+impl std::error::Error for Denied {}
+
 impl fmt::Debug for Denied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Denied").field(&self.to_string()).finish()

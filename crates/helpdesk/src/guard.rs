@@ -23,17 +23,19 @@
 use std::sync::Arc;
 
 use helpdesk_authz::{
-    Action, Decision, Policy, Reach, Resource, Restriction, Scopes, Subject, TicketAttrs,
+    Action, Decision, DenyReason, Policy, Reach, Resource, Restriction, Scopes, Subject,
+    TicketAttrs,
 };
 use helpdesk_domain::{
-    Actor, AgentId, AgentUpdate, Author, DeletedTicket, Entity, Event, EventKind, FieldDefinition,
-    HistorySubject, InstallId, KeyId, KeyKind, Message, MessageKind, NewTicket, RequesterId,
-    Ticket, TicketId, TicketUpdate, Timestamp,
+    ActAs, Actor, AgentId, AgentUpdate, Author, DeletedTicket, Entity, Event, EventKind,
+    FieldDefinition, HistorySubject, InstallId, KeyId, KeyKind, Message, MessageKind, NewTicket,
+    RequesterId, Ticket, TicketId, TicketUpdate, Timestamp, TokenId,
 };
 use helpdesk_store::{ConsumerOwner, InstallRecord, KeyRecord, SearchScope, TokenRecord};
 
 use crate::Helpdesk;
 use crate::error::{Denied, Error, Result};
+use crate::keys::AuthError;
 use crate::keys::state::KeySnap;
 use crate::local::Local;
 use crate::principal::Principal;
@@ -106,6 +108,98 @@ impl Helpdesk {
             }
             Err(reason) => Err(Error::Denied(Denied::engine(reason, local.policy.clone()))),
         })
+    }
+}
+
+/// [`Helpdesk::decide`]'s answer from this thread's copy of the tables, in nanoseconds: the
+/// engine's decision for a principal whose credential still holds.
+#[inline]
+pub(crate) fn decide(
+    local: &Local,
+    p: &Principal,
+    action: Action,
+    resource: &Resource,
+    clock: &dyn helpdesk_domain::Clock,
+) -> std::result::Result<(), Denied> {
+    if credential_holds(local, p, clock).is_err() {
+        return Err(Denied::rule(
+            "the key or access token of this principal was changed, revoked or has expired",
+        ));
+    }
+    match local.policy.decide(&p.subject, action, resource) {
+        Decision::Allow => Ok(()),
+        Decision::Deny(reason) => Err(Denied::engine(reason, local.policy.clone())),
+    }
+}
+
+/// Who a request through key `key` of `kind` acts as, given the person it names: an agent key
+/// its own agent only; a superuser key the person named, else its default agent.
+#[inline]
+pub(crate) fn key_person(
+    key: KeyId,
+    kind: KeyKind,
+    act_as: Option<ActAs>,
+) -> std::result::Result<ActAs, AuthError> {
+    match (kind, act_as) {
+        (KeyKind::Agent { agent }, None) => Ok(ActAs::Agent(agent)),
+        (KeyKind::Agent { agent }, Some(ActAs::Agent(named))) if named == agent => {
+            Ok(ActAs::Agent(agent))
+        }
+        (KeyKind::Agent { .. }, Some(person)) => Err(AuthError::ActAsNotAllowed { key, person }),
+        (KeyKind::Superuser { .. }, Some(person)) => Ok(person),
+        (
+            KeyKind::Superuser {
+                default_agent: Some(agent),
+            },
+            None,
+        ) => Ok(ActAs::Agent(agent)),
+        (
+            KeyKind::Superuser {
+                default_agent: None,
+            },
+            None,
+        ) => Err(AuthError::NoAgentToActAs { key }),
+    }
+}
+
+/// A request with access token `token` acts as the person it was minted for, and no other.
+#[inline]
+pub(crate) fn token_person(
+    token: TokenId,
+    own: ActAs,
+    act_as: Option<ActAs>,
+) -> std::result::Result<(), AuthError> {
+    match act_as {
+        Some(person) if person != own => Err(AuthError::TokenCannotActAs { token, person }),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a request may act as `agent` by `policy`: it exists, is active (so disabling an
+/// agent takes effect at once) and is not a plugin's app identity.
+#[inline]
+pub(crate) fn request_may_act_as(
+    policy: &Policy,
+    agent: AgentId,
+) -> std::result::Result<(), AuthError> {
+    match policy.may_sign_in(agent) {
+        Ok(()) => Ok(()),
+        Err(DenyReason::AgentDisabled { .. }) => Err(AuthError::AgentDisabled { agent }),
+        Err(DenyReason::AppIdentity { .. }) => Err(AuthError::AppIdentity { agent }),
+        Err(_) => Err(AuthError::UnknownPerson {
+            person: ActAs::Agent(agent),
+        }),
+    }
+}
+
+/// Whether key `kind` may mint an access token for `person`: an agent key for its own agent
+/// only, a superuser key for anyone (whom the token may then act as).
+pub(crate) fn key_mints_for(kind: KeyKind, person: ActAs) -> Result<()> {
+    match kind {
+        KeyKind::Agent { agent } if person != ActAs::Agent(agent) => Err(rule(
+            "an agent key mints access tokens for its own agent only",
+        )),
+        _ => Ok(()),
     }
 }
 

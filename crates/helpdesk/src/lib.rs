@@ -57,23 +57,20 @@ pub use error::{Denied, Error, Result, StorageError};
 pub use helpdesk_authz::{Action, Scopes};
 pub use helpdesk_domain::{
     AccessLevel, Actor, Agent, AgentId, AgentUpdate, Attribution, Author, Change, Clock,
-    Department, DepartmentId, Entity, Event, EventKind, FieldDefinition, FieldId, FieldKind,
-    FieldValue, HistoryEntry, HistoryField, HistoryId, HistorySubject, HistoryValue, InstallId,
-    KeyId, Limits, ManualClock, Membership, Message, MessageId, MessageKind, NewAgent,
-    NewFieldDefinition, NewMessage, NewRequester, NewTicket, Organization, OrganizationId,
-    Priority, Reading, Requester, RequesterId, Role, RoleId, Status, SystemClock, Ticket, TicketId,
-    TicketUpdate, Timestamp, TokenId, ValidationError,
-};
-pub use helpdesk_store::{
-    ConsumerInfo, Cursor, EventBatch, ImportTicket, SearchPage, SearchQuery, SortBy, SortOrder,
-    StartFrom,
+    ConsumerInfo, Cursor, Department, DepartmentId, Durability, Entity, Event, EventBatch,
+    EventKind, FieldDefinition, FieldId, FieldKind, FieldValue, HistoryEntry, HistoryField,
+    HistoryId, HistorySubject, HistoryValue, ImportTicket, InstallId, KeyId, Limits, ManualClock,
+    Membership, Message, MessageId, MessageKind, NewAgent, NewFieldDefinition, NewMessage,
+    NewRequester, NewTicket, Organization, OrganizationId, Priority, Reading, Requester,
+    RequesterId, Role, RoleId, SearchPage, SearchQuery, SortBy, SortOrder, StartFrom, Status,
+    SystemClock, Ticket, TicketId, TicketUpdate, Timestamp, TokenId, ValidationError,
 };
 pub use keys::{
     AccessToken, ActAs, ApiKey, ApiRequest, AuthError, AuthStats, IssuedKey, KeyCode, KeyKind,
     KeyRequest, KeyUpdate, MalformedCredential, MintedToken, Network, NewKey, NewToken,
     RequestOutcome, TicketAttributes,
 };
-pub use options::{CredentialScheme, Durability, Options, SecretHashing};
+pub use options::{CredentialScheme, Options, SecretHashing};
 pub use plugins::{
     DeadLetter, Delivery, DeliveryOutcome, DeliveryPolicy, Install, InstallState, NewInstall,
     PluginLimits, PluginManifest, SecretKey, SettingSpec, SettingView, Upgrade, WidgetLocation,

@@ -23,7 +23,9 @@ use helpdesk_domain::KeyId;
 
 use crate::Helpdesk;
 use crate::keys::log::{KeyLog, LogEntry, OwnedRing};
-use crate::keys::state::{IdMap, KeyMap, TokenMap};
+use helpdesk_domain::IdMap;
+
+use crate::keys::state::{KeyMap, TokenMap};
 
 /// How many helpdesks a thread keeps copies for.
 const LOCAL_HELPDESKS: usize = 8;

@@ -3,24 +3,12 @@
 
 use std::sync::Arc;
 
-use helpdesk_domain::{Clock, Limits, SystemClock};
+use helpdesk_domain::{Clock, Durability, Limits, SystemClock};
 
-/// How hard a commit works to survive power loss.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Durability {
-    /// The default. SQLite `synchronous = FULL` in WAL mode: once a write call returns, the change
-    /// survives a process crash and a power loss.
-    #[default]
-    Full,
-    /// SQLite `synchronous = NORMAL` in WAL mode: a process crash loses nothing, but a power
-    /// loss or OS crash may lose the most recent commits (the database stays consistent).
-    /// Commits are cheaper because the log is synced at checkpoints rather than every commit.
-    Normal,
-}
-
-/// How a helpdesk is opened.
+/// How a helpdesk is opened: start from [`Options::default`] and change what differs with the
+/// `with_` methods (fields may be read and set, but new ones may come in later versions).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Options {
     /// Where the core reads the time (history, events, expiry). Tests pass a `ManualClock`.
     pub clock: Arc<dyn Clock>,
@@ -109,6 +97,30 @@ impl Options {
         self
     }
 
+    /// These options with other input size limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// These options with `readers` read-only connections for concurrent readers.
+    pub fn with_readers(mut self, readers: usize) -> Self {
+        self.readers = readers;
+        self
+    }
+
+    /// These options keeping at most `events` outbox events, even when a consumer lags behind.
+    pub fn with_outbox_retention(mut self, events: u64) -> Self {
+        self.outbox_retention = events;
+        self
+    }
+
+    /// These options with access tokens living at most `minutes`.
+    pub fn with_max_token_lifetime_minutes(mut self, minutes: u32) -> Self {
+        self.max_token_lifetime_minutes = minutes;
+        self
+    }
+
     /// These options with another cost for the hashes of key secrets and access tokens.
     pub fn with_secret_hashing(mut self, hashing: SecretHashing) -> Self {
         self.secret_hashing = hashing;
@@ -125,10 +137,7 @@ impl Options {
 
     pub(crate) fn store_options(&self) -> helpdesk_store::StoreOptions {
         helpdesk_store::StoreOptions {
-            durability: match self.durability {
-                Durability::Full => helpdesk_store::Durability::Full,
-                Durability::Normal => helpdesk_store::Durability::Normal,
-            },
+            durability: self.durability,
             readers: self.readers,
             limits: self.limits.clone(),
             outbox_retention: self.outbox_retention,

@@ -45,14 +45,12 @@ pub(crate) fn policy() -> DeliveryPolicy {
 }
 
 pub(crate) fn config() -> HostConfig {
-    HostConfig {
-        cache_dir: Some(shared_cache()),
-        cache_key: Some([9; 32]),
-        secrets: Some(secret_key()),
-        delivery: policy(),
-        max_instances: 50,
-        ..HostConfig::default()
-    }
+    HostConfig::default()
+        .with_cache_dir(shared_cache())
+        .with_cache_key([9; 32])
+        .with_secrets(secret_key())
+        .with_delivery(policy())
+        .with_max_instances(50)
 }
 
 pub(crate) struct Env {

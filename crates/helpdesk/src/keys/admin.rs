@@ -28,7 +28,7 @@ use super::{
 };
 use crate::error::{Denied, Error, Result};
 use crate::principal::{Principal, SystemHandle};
-use crate::{Helpdesk, Inner};
+use crate::{Helpdesk, Inner, guard};
 
 /// The longest overlap window a regeneration may ask for.
 pub(crate) const MAX_OVERLAP: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -375,13 +375,7 @@ impl Helpdesk {
         let state = &self.inner.keys;
         let snap: std::sync::Arc<KeySnap> =
             state.key(key).ok_or_else(|| not_found(Entity::Key, key))?;
-        if let KeyKind::Agent { agent } = snap.kind
-            && token.person != ActAs::Agent(agent)
-        {
-            return Err(denied(
-                "an agent key mints access tokens for its own agent only",
-            ));
-        }
+        guard::key_mints_for(snap.kind, token.person)?;
         let now = self.now();
         let minutes = token.lifetime_minutes.unwrap_or(DEFAULT_TOKEN_MINUTES);
         if minutes == 0 {

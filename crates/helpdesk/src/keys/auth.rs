@@ -20,14 +20,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use helpdesk_authz::{Action, Decision, DenyReason, Policy, Resource, Scopes, TicketAttrs};
+use helpdesk_authz::{Action, Policy, Resource, Scopes, TicketAttrs};
 use helpdesk_credentials::{
     Attempt, CheckedCredential, CheckedSecret, HashError, Refused, Scratch, SecretHasher, Source,
     Tag, Verification,
 };
-use helpdesk_domain::{
-    ActAs, Actor, AgentId, Clock, KeyId, KeyKind, Network, Reading, Timestamp, TokenId,
-};
+use helpdesk_domain::{ActAs, Actor, Clock, KeyId, Network, Reading, Timestamp, TokenId};
 use helpdesk_store::StoreError;
 
 use super::log::{KeyLog, Label, LogEntry};
@@ -151,17 +149,7 @@ impl Helpdesk {
     }
 
     fn decide_on(&self, p: &Principal, action: Action, resource: &Resource) -> Result<(), Denied> {
-        self.with_local(|local| {
-            if guard::credential_holds(local, p, &*self.inner.clock).is_err() {
-                return Err(Denied::rule(
-                    "the key or access token of this principal was changed, revoked or has expired",
-                ));
-            }
-            match local.policy.decide(&p.subject, action, resource) {
-                Decision::Allow => Ok(()),
-                Decision::Deny(reason) => Err(Denied::engine(reason, local.policy.clone())),
-            }
-        })
+        self.with_local(|local| guard::decide(local, p, action, resource, &*self.inner.clock))
     }
 
     /// Counters of the authentication machinery.
@@ -248,28 +236,7 @@ impl Helpdesk {
             return Err(AuthError::KeyExpired { key: id, at });
         }
         check_address(id, &snap.networks, request.source_ip)?;
-        let person = match (snap.kind, request.act_as) {
-            (KeyKind::Agent { agent }, None) => ActAs::Agent(agent),
-            (KeyKind::Agent { agent }, Some(ActAs::Agent(named))) if named == agent => {
-                ActAs::Agent(agent)
-            }
-            (KeyKind::Agent { .. }, Some(person)) => {
-                return Err(AuthError::ActAsNotAllowed { key: id, person });
-            }
-            (KeyKind::Superuser { .. }, Some(person)) => person,
-            (
-                KeyKind::Superuser {
-                    default_agent: Some(agent),
-                },
-                None,
-            ) => ActAs::Agent(agent),
-            (
-                KeyKind::Superuser {
-                    default_agent: None,
-                },
-                None,
-            ) => return Err(AuthError::NoAgentToActAs { key: id }),
-        };
+        let person = guard::key_person(id, snap.kind, request.act_as)?;
         self.grant(policy, person, (id, snap.scopes, snap.revision), None)
     }
 
@@ -319,9 +286,7 @@ impl Helpdesk {
             return Err(AuthError::KeyExpired { key: token.key, at });
         }
         check_address(token.key, &key.networks, request.source_ip)?;
-        if let Some(person) = request.act_as.filter(|person| *person != token.person) {
-            return Err(AuthError::TokenCannotActAs { token: id, person });
-        }
+        guard::token_person(id, token.person, request.act_as)?;
         self.grant(
             policy,
             token.person,
@@ -342,7 +307,7 @@ impl Helpdesk {
     ) -> Result<Grant, AuthError> {
         let organization = match person {
             ActAs::Agent(agent) => {
-                may_sign_in(policy, agent)?;
+                guard::request_may_act_as(policy, agent)?;
                 None
             }
             ActAs::Requester(id) => match self.store().requester(id) {
@@ -359,19 +324,6 @@ impl Helpdesk {
             key,
             token,
         })
-    }
-}
-
-/// Whether a request may act as `agent` by `policy`: it exists, is active (so disabling an
-/// agent takes effect at once) and is not a plugin's app identity.
-fn may_sign_in(policy: &Policy, agent: AgentId) -> Result<(), AuthError> {
-    match policy.may_sign_in(agent) {
-        Ok(()) => Ok(()),
-        Err(DenyReason::AgentDisabled { .. }) => Err(AuthError::AgentDisabled { agent }),
-        Err(DenyReason::AppIdentity { .. }) => Err(AuthError::AppIdentity { agent }),
-        Err(_) => Err(AuthError::UnknownPerson {
-            person: ActAs::Agent(agent),
-        }),
     }
 }
 

@@ -15,9 +15,7 @@
 //! - Tokens work the same way in `tokens`; a token stays valid only while its key's generation
 //!   equals the one it was minted under (regenerate and disable bump it).
 
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -25,10 +23,10 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use helpdesk_authz::Scopes;
 use helpdesk_credentials::{
-    FastHasher, GateConfig, HashError, HashParams, IdHasher, Scheme, SchemeRegistry, SecretHasher,
-    Tag, VerifyGate,
+    FastHasher, GateConfig, HashError, HashParams, Scheme, SchemeRegistry, SecretHasher, Tag,
+    VerifyGate,
 };
-use helpdesk_domain::{ActAs, KeyId, KeyKind, Network, Timestamp, TokenId, ValidationError};
+use helpdesk_domain::{ActAs, IdMap, KeyId, KeyKind, Network, Timestamp, TokenId, ValidationError};
 use helpdesk_store::{KeyRecord, Store, StoreError, TokenRecord};
 use parking_lot::Mutex;
 
@@ -39,9 +37,6 @@ use crate::options::{CredentialScheme, Options, SecretHashing};
 /// Expired tokens stay in memory this long, so clients are told "expired" rather than "not
 /// valid" while they may still be refreshing.
 pub(crate) const EXPIRED_TOKEN_GRACE_MS: i64 = 24 * 3_600_000;
-
-/// A map by id with [`IdHasher`].
-pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// The key table.
 pub(crate) type KeyMap = IdMap<KeyId, KeyEntry>;

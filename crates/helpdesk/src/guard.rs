@@ -38,7 +38,7 @@ use crate::error::{Denied, Error, Result};
 use crate::keys::AuthError;
 use crate::keys::state::KeySnap;
 use crate::local::Local;
-use crate::principal::Principal;
+use crate::principal::{Held, Principal};
 
 /// The attributes of a ticket that decisions depend on.
 pub(crate) fn attrs(ticket: &Ticket) -> TicketAttrs {
@@ -88,9 +88,9 @@ impl Helpdesk {
     /// policy in force for the whole call.
     pub(crate) fn guard<'h>(&'h self, p: &'h Principal) -> Result<Guard<'h>> {
         let policy = self.with_local(|local| {
-            credential_holds(local, p, &*self.inner.clock)?;
-            Ok::<_, Error>(local.policy.clone())
-        })?;
+            credential_holds(local, p, &*self.inner.clock).then(|| local.policy.clone())
+        });
+        let policy = policy.ok_or(Error::Revoked)?;
         Ok(Guard {
             helpdesk: self,
             p,
@@ -121,7 +121,7 @@ pub(crate) fn decide(
     resource: &Resource,
     clock: &dyn helpdesk_domain::Clock,
 ) -> std::result::Result<(), Denied> {
-    if credential_holds(local, p, clock).is_err() {
+    if !credential_holds(local, p, clock) {
         return Err(Denied::rule(
             "the key or access token of this principal was changed, revoked or has expired",
         ));
@@ -204,40 +204,51 @@ pub(crate) fn key_mints_for(kind: KeyKind, person: ActAs) -> Result<()> {
 }
 
 /// Whether the key (and token) `p` came through still grant what they granted when `p` was
-/// made: the key is in the table under the same revision, enabled and not expired, and the
-/// token is live. Principals without a key always hold.
+/// made: while the tables have not moved since, they do (only expiry is left to check);
+/// otherwise the key must be in the table under the same revision and enabled, and the token
+/// live. Principals without a key always hold.
+#[inline]
 pub(crate) fn credential_holds(
     local: &Local,
     p: &Principal,
     clock: &dyn helpdesk_domain::Clock,
-) -> Result<()> {
+) -> bool {
+    // The common case in one comparison each: the tables have not moved, nothing expires.
+    (local.keys_version == p.held.tables && p.held.until == i64::MAX)
+        || credential_checked(local, p, clock)
+}
+
+/// [`credential_holds`] once the tables moved or the credential expires: the key in the
+/// tables, and the clock.
+#[inline(never)]
+fn credential_checked(local: &Local, p: &Principal, clock: &dyn helpdesk_domain::Clock) -> bool {
     let Some(key) = p.subject.key else {
-        return Ok(());
+        return true;
     };
-    let snap: Option<&KeySnap> = local
-        .keys
-        .get(&key.id)
-        .map(|entry| &*entry.snap)
-        .filter(|snap| snap.revision == p.revision && snap.enabled);
-    let Some(snap) = snap else {
-        return Err(Error::Revoked);
-    };
-    let before = |at: Timestamp| {
-        let recent = clock.recent();
-        recent.before(at).unwrap_or_else(|| clock.now() < at)
-    };
-    if snap.expires_at.is_some_and(|at| !before(at)) {
-        return Err(Error::Revoked);
+    if local.keys_version != p.held.tables && !credential_in_tables(local, p, key.id) {
+        return false;
     }
-    if let Some(token) = p.subject.token {
-        let live = local.tokens.get(&token.id).is_some_and(|t| {
-            t.key == key.id && t.key_generation == snap.generation && before(t.expires_at)
-        });
-        if !live {
-            return Err(Error::Revoked);
-        }
+    p.held.until == i64::MAX || {
+        let at = Timestamp::from_millis(p.held.until);
+        clock
+            .recent()
+            .before(at)
+            .unwrap_or_else(|| clock.now() < at)
     }
-    Ok(())
+}
+
+/// Whether the key (and token) of `p` are in the tables as they were when `p` was made.
+fn credential_in_tables(local: &Local, p: &Principal, key: KeyId) -> bool {
+    let Some(snap) = local.keys.get(&key).map(|entry| &*entry.snap) else {
+        return false;
+    };
+    let token_live = p.subject.token.is_none_or(|token| {
+        local
+            .tokens
+            .get(&token.id)
+            .is_some_and(|t| t.key == key && t.key_generation == snap.generation)
+    });
+    snap.revision == p.held.revision && snap.enabled && token_live
 }
 
 /// One call's view of its principal: the policy in force, and every rule.
@@ -613,7 +624,7 @@ impl Guard<'_> {
         if self.p.subject.token.is_some() {
             return Err(rule("access tokens cannot administer keys"));
         }
-        if let Some(key) = self.p.by.key {
+        if let Some(key) = self.p.key() {
             let admin = self
                 .helpdesk
                 .inner
@@ -709,8 +720,9 @@ impl Guard<'_> {
     /// tokens; otherwise key administration of its key. A token out of reach reads exactly like
     /// a missing one.
     pub(crate) fn revoke_token(&self, token: &TokenRecord) -> Result<()> {
-        let by = &self.p.by;
-        let own = by.token == Some(token.id) || (by.token.is_none() && by.key == Some(token.key));
+        let (own_token, own_key) = (self.p.token(), self.p.key());
+        let own =
+            own_token == Some(token.id) || (own_token.is_none() && own_key == Some(token.key));
         if own {
             return Ok(());
         }
@@ -725,7 +737,7 @@ impl Guard<'_> {
         if self.p.subject.token.is_some() {
             return Err(rule("an access token cannot mint access tokens"));
         }
-        self.p.by.key.ok_or_else(|| {
+        self.p.key().ok_or_else(|| {
             rule("access tokens are minted with an api key, or by the application's system handle")
         })
     }
@@ -821,7 +833,7 @@ impl Guard<'_> {
     /// Whether the principal acts for install `id` (its own principal, or a widget principal of
     /// it).
     pub(crate) fn acts_for(&self, id: InstallId) -> bool {
-        self.p.by.install == Some(id) && self.p.subject.plugin.is_some_and(|r| r.id == id)
+        self.p.install() == Some(id) && self.p.subject.plugin.is_some_and(|r| r.id == id)
     }
 
     /// The install itself, or someone with `plugins.manage`.
@@ -899,7 +911,7 @@ impl Guard<'_> {
             .map_or(plugin.scopes, |r| r.scopes & plugin.scopes);
         subject.plugin = None;
         subject = subject.with_plugin(plugin.id, scopes);
-        let mut revision = viewer.revision;
+        let mut held = viewer.held;
         if let Some(key) = install.subject.key {
             subject.key = Some(match subject.key {
                 Some(own) => Restriction {
@@ -907,19 +919,12 @@ impl Guard<'_> {
                     scopes: own.scopes & key.scopes,
                 },
                 None => {
-                    revision = install.revision;
+                    held = install.held;
                     key
                 }
             });
         }
-        Ok(Principal {
-            by: helpdesk_domain::Attribution {
-                install: Some(plugin.id),
-                ..viewer.by
-            },
-            subject,
-            revision,
-        })
+        Ok(Principal { subject, held })
     }
 }
 
@@ -930,10 +935,11 @@ pub(crate) fn install_principal(
     install: &InstallRecord,
     granted: Scopes,
     key: Option<(KeyId, &KeySnap)>,
+    tables: u64,
     now: Timestamp,
 ) -> Result<Principal> {
     let mut subject = Subject::agent(install.app_agent).with_plugin(install.id, granted);
-    let mut revision = 0;
+    let mut held = Held::default();
     match key {
         None if !granted.is_empty() => {
             return Err(rule(
@@ -949,19 +955,14 @@ pub(crate) fn install_principal(
         }
         Some((id, snap)) => {
             subject = subject.with_key(id, snap.scopes);
-            revision = snap.revision;
+            held = Held {
+                revision: snap.revision,
+                tables,
+                until: Held::until(snap.expires_at, None),
+            };
         }
     }
-    Ok(Principal {
-        by: helpdesk_domain::Attribution {
-            actor: Actor::Agent(install.app_agent),
-            key: key.map(|(id, _)| id),
-            token: None,
-            install: Some(install.id),
-        },
-        subject,
-        revision,
-    })
+    Ok(Principal { subject, held })
 }
 
 /// The rights of a new app identity (see [`Guard::app_identity_rights`]).

@@ -43,7 +43,8 @@ pub(crate) fn new_instance() -> u64 {
 /// One thread's copy of one helpdesk's tables.
 pub(crate) struct Local {
     instance: u64,
-    keys_version: u64,
+    /// The version of the key and token tables this copy holds.
+    pub(crate) keys_version: u64,
     policy_version: u64,
     pub(crate) keys: Arc<KeyMap>,
     pub(crate) tokens: Arc<TokenMap>,

@@ -20,7 +20,8 @@ impl SystemHandle {
             email: email.into(),
             admin: true,
         };
-        let created = store.create_agent(self.helpdesk.now(), &self.principal().by, agent)?;
+        let created =
+            store.create_agent(self.helpdesk.now(), &self.principal().attribution(), agent)?;
         self.helpdesk.policy_changed(created)
     }
 

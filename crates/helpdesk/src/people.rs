@@ -17,7 +17,9 @@ impl Helpdesk {
     /// create administrators).
     pub fn create_agent(&self, p: &Principal, agent: NewAgent) -> Result<Agent> {
         self.guard(p)?.new_agent(agent.admin)?;
-        let created = self.store().create_agent(self.now(), &p.by, agent)?;
+        let created = self
+            .store()
+            .create_agent(self.now(), &p.attribution(), agent)?;
         self.policy_changed(created)
     }
 
@@ -31,7 +33,7 @@ impl Helpdesk {
         let before = self.store().agent(id)?;
         g.change_agent(&before, &update)?;
         let updated = self.administer(|store, state| {
-            let updated = store.update_agent(self.now(), &p.by, id, update)?;
+            let updated = store.update_agent(self.now(), &p.attribution(), id, update)?;
             if before.active && !updated.active {
                 state.drop_tokens(|token| token.person == ActAs::Agent(id));
             }
@@ -47,7 +49,9 @@ impl Helpdesk {
         g.allow_global(Action::RoleManage)?;
         g.person(&self.store().agent(id)?)?;
         g.hand_out(self.role_permissions(roles)?)?;
-        let updated = self.store().set_agent_roles(self.now(), &p.by, id, roles)?;
+        let updated = self
+            .store()
+            .set_agent_roles(self.now(), &p.attribution(), id, roles)?;
         self.policy_changed(updated)
     }
 
@@ -72,7 +76,7 @@ impl Helpdesk {
         g.hand_out(permissions)?;
         let role = self
             .store()
-            .create_role(self.now(), &p.by, name, permissions)?;
+            .create_role(self.now(), &p.attribution(), name, permissions)?;
         self.policy_changed(role)
     }
 
@@ -85,7 +89,7 @@ impl Helpdesk {
         g.hand_out(permissions | self.role_permissions(&[id])?)?;
         let role = self
             .store()
-            .update_role(self.now(), &p.by, id, permissions)?;
+            .update_role(self.now(), &p.attribution(), id, permissions)?;
         self.policy_changed(role)
     }
 
@@ -95,7 +99,7 @@ impl Helpdesk {
         let g = self.guard(p)?;
         g.allow_global(Action::RoleManage)?;
         g.hand_out(self.role_permissions(&[id])?)?;
-        self.store().delete_role(self.now(), &p.by, id)?;
+        self.store().delete_role(self.now(), &p.attribution(), id)?;
         self.policy_changed(())
     }
 
@@ -136,7 +140,9 @@ impl Helpdesk {
     /// Creates a department (`departments.manage`).
     pub fn create_department(&self, p: &Principal, name: &str) -> Result<Department> {
         self.guard(p)?.allow_global(Action::DepartmentManage)?;
-        let created = self.store().create_department(self.now(), &p.by, name)?;
+        let created = self
+            .store()
+            .create_department(self.now(), &p.attribution(), name)?;
         self.policy_changed(created)
     }
 
@@ -161,7 +167,7 @@ impl Helpdesk {
         g.allow_global(Action::DepartmentManage)?;
         g.person(&self.store().agent(agent)?)?;
         self.store()
-            .add_member(self.now(), &p.by, department, agent, level)?;
+            .add_member(self.now(), &p.attribution(), department, agent, level)?;
         self.policy_changed(())
     }
 
@@ -177,7 +183,7 @@ impl Helpdesk {
         g.allow_global(Action::DepartmentManage)?;
         g.person(&self.store().agent(agent)?)?;
         self.store()
-            .remove_member(self.now(), &p.by, department, agent)?;
+            .remove_member(self.now(), &p.attribution(), department, agent)?;
         self.policy_changed(())
     }
 
@@ -190,9 +196,9 @@ impl Helpdesk {
         shared_tickets: bool,
     ) -> Result<Organization> {
         self.guard(p)?.allow_global(Action::RequesterManage)?;
-        let created = self
-            .store()
-            .create_organization(self.now(), &p.by, name, shared_tickets)?;
+        let created =
+            self.store()
+                .create_organization(self.now(), &p.attribution(), name, shared_tickets)?;
         self.policy_changed(created)
     }
 
@@ -208,7 +214,7 @@ impl Helpdesk {
         self.guard(p)?.allow_global(Action::RequesterManage)?;
         Ok(self
             .store()
-            .create_requester(self.now(), &p.by, requester)?)
+            .create_requester(self.now(), &p.attribution(), requester)?)
     }
 
     /// One requester (`requesters.read` or `requesters.manage`; a requester may always read
@@ -225,7 +231,9 @@ impl Helpdesk {
         field: NewFieldDefinition,
     ) -> Result<FieldDefinition> {
         self.guard(p)?.allow_global(Action::FieldManage)?;
-        Ok(self.store().create_field(self.now(), &p.by, field)?)
+        Ok(self
+            .store()
+            .create_field(self.now(), &p.attribution(), field)?)
     }
 
     /// The custom field definitions the principal may see (requesters: not agent-only ones).

@@ -3,7 +3,8 @@
 
 use helpdesk_authz::{Scopes, Subject};
 use helpdesk_domain::{
-    ActAs, Actor, AgentId, Attribution, KeyId, OrganizationId, RequesterId, TokenId,
+    ActAs, Actor, AgentId, Attribution, InstallId, KeyId, OrganizationId, RequesterId, Timestamp,
+    TokenId,
 };
 
 use crate::Helpdesk;
@@ -12,24 +13,62 @@ use crate::error::Result;
 /// Who an operation is performed as, with the credential layers that narrow it. Outside code
 /// cannot forge one: principals come from the [`SystemHandle`] that only the embedding
 /// application holds (and from authentication with keys and tokens).
+///
+/// Kept small (it is made and moved on every request): what history records is derived from
+/// the engine's subject rather than stored beside it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Principal {
-    pub(crate) by: Attribution,
     pub(crate) subject: Subject,
-    /// The revision of the key in `subject.key` this principal was made under: a principal
-    /// whose key changed since is refused (see `guard.rs`). Zero without a key.
+    /// What the key in `subject.key` (and the token in `subject.token`) were when this principal
+    /// was made, so that one whose credential changed since is refused (see `guard.rs`).
+    pub(crate) held: Held,
+}
+
+/// What a principal's credential was when the principal was made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) struct Held {
+    /// The revision of the key (see `KeySnap::revision`); zero without a key.
     pub(crate) revision: u64,
+    /// The version of the key and token tables the principal was made under: while the tables
+    /// have not moved since, neither have its key and token.
+    pub(crate) tables: u64,
+    /// When the key or token expires, the earlier, in milliseconds; `i64::MAX` if neither does
+    /// (kept as a plain number so that the principal stays small: it is moved on every request).
+    pub(crate) until: i64,
+}
+
+impl Held {
+    /// The earlier of two expiries, as kept in [`Held::until`].
+    pub(crate) fn until(a: Option<Timestamp>, b: Option<Timestamp>) -> i64 {
+        let millis = |t: Option<Timestamp>| t.map_or(i64::MAX, Timestamp::as_millis);
+        millis(a).min(millis(b))
+    }
 }
 
 impl Principal {
     /// The person (or the system) acting.
     pub fn actor(&self) -> Actor {
-        self.by.actor
+        match self.subject.principal {
+            helpdesk_authz::Principal::System => Actor::System,
+            helpdesk_authz::Principal::Agent(id) => Actor::Agent(id),
+            helpdesk_authz::Principal::Requester { id, .. } => Actor::Requester(id),
+        }
     }
 
-    /// What history and events record about this principal.
+    /// What history and events record about this principal: the person, and the key, token
+    /// and plugin install it acts through.
     pub fn attribution(&self) -> Attribution {
-        self.by
+        Attribution {
+            actor: self.actor(),
+            key: self.key(),
+            token: self.token(),
+            install: self.install(),
+        }
+    }
+
+    /// The plugin install acting (or rendering, for a widget), if any.
+    pub(crate) fn install(&self) -> Option<InstallId> {
+        self.subject.plugin.map(|r| r.id)
     }
 
     /// Whether this principal sees internal notes and agent-only fields (agents and the system).
@@ -39,12 +78,12 @@ impl Principal {
 
     /// The API key the request was authenticated with, if any.
     pub fn key(&self) -> Option<KeyId> {
-        self.by.key
+        self.subject.key.map(|r| r.id)
     }
 
     /// The access token the request was authenticated with, if any.
     pub fn token(&self) -> Option<TokenId> {
-        self.by.token
+        self.subject.token.map(|r| r.id)
     }
 
     /// What the credentials allow: the intersection of the key's and the token's scopes, or every
@@ -60,8 +99,9 @@ impl Principal {
     pub(crate) fn through_key(
         person: ActAs,
         organization: Option<OrganizationId>,
-        key: (KeyId, Scopes, u64),
+        key: (KeyId, Scopes),
         token: Option<(TokenId, Scopes)>,
+        held: Held,
     ) -> Self {
         let subject = match person {
             ActAs::Agent(id) => Subject::agent(id),
@@ -71,24 +111,18 @@ impl Principal {
         if let Some((id, scopes)) = token {
             subject = subject.with_token(id, scopes);
         }
-        Principal {
-            by: Attribution {
-                actor: person.into(),
-                key: Some(key.0),
-                token: token.map(|(id, _)| id),
-                install: None,
-            },
-            subject,
-            revision: key.2,
-        }
+        Principal { subject, held }
     }
 
     /// A principal acting directly, without credentials.
-    pub(crate) const fn direct(by: Attribution, subject: Subject) -> Self {
+    pub(crate) const fn direct(subject: Subject) -> Self {
         Self {
-            by,
             subject,
-            revision: 0,
+            held: Held {
+                revision: 0,
+                tables: 0,
+                until: i64::MAX,
+            },
         }
     }
 }
@@ -104,26 +138,23 @@ pub struct SystemHandle {
 impl SystemHandle {
     /// The system itself: may do everything, recorded as `system` in history.
     pub fn principal(&self) -> Principal {
-        Principal::direct(Attribution::direct(Actor::System), Subject::system())
+        Principal::direct(Subject::system())
     }
 
     /// A principal for an agent the application has signed in. The agent must exist, be active
     /// and not be a plugin's app identity (which acts only through its install).
     pub fn agent(&self, id: AgentId) -> Result<Principal> {
         self.helpdesk.may_sign_in(id)?;
-        Ok(Principal::direct(
-            Attribution::direct(Actor::Agent(id)),
-            Subject::agent(id),
-        ))
+        Ok(Principal::direct(Subject::agent(id)))
     }
 
     /// A principal for a requester the application has signed in (a customer portal user).
     pub fn requester(&self, id: RequesterId) -> Result<Principal> {
         let requester = self.helpdesk.store().requester(id)?;
-        Ok(Principal::direct(
-            Attribution::direct(Actor::Requester(id)),
-            Subject::requester(id, requester.organization),
-        ))
+        Ok(Principal::direct(Subject::requester(
+            id,
+            requester.organization,
+        )))
     }
 
     /// The helpdesk this handle belongs to.

@@ -16,7 +16,9 @@ impl Helpdesk {
     pub fn create_ticket(&self, p: &Principal, ticket: NewTicket) -> Result<Ticket> {
         let g = self.guard(p)?;
         g.new_ticket(&ticket)?;
-        let created = self.store().create_ticket(self.now(), &p.by, ticket)?;
+        let created = self
+            .store()
+            .create_ticket(self.now(), &p.attribution(), ticket)?;
         g.redact_ticket(created)
     }
 
@@ -48,9 +50,13 @@ impl Helpdesk {
             });
         }
         g.ticket_update(&ticket, &update)?;
-        let updated =
-            self.store()
-                .update_ticket(self.now(), &p.by, id, expected_version, update)?;
+        let updated = self.store().update_ticket(
+            self.now(),
+            &p.attribution(),
+            id,
+            expected_version,
+            update,
+        )?;
         g.redact_ticket(updated)
     }
 
@@ -60,7 +66,9 @@ impl Helpdesk {
         let g = self.guard(p)?;
         let ticket = g.readable_ticket(id)?;
         g.on_ticket(Action::TicketDelete, &ticket)?;
-        Ok(self.store().delete_ticket(self.now(), &p.by, id)?)
+        Ok(self
+            .store()
+            .delete_ticket(self.now(), &p.attribution(), id)?)
     }
 
     /// Posts a public reply (`tickets.reply`) or an internal note (`tickets.note`).
@@ -80,7 +88,7 @@ impl Helpdesk {
         )?;
         let added = self
             .store()
-            .add_message(self.now(), &p.by, ticket, message)?;
+            .add_message(self.now(), &p.attribution(), ticket, message)?;
         Ok(g.redact_messages(vec![added]).swap_remove(0))
     }
 
@@ -123,6 +131,8 @@ impl Helpdesk {
                 g.message(m.kind, m.author, &future, t.ticket.requester)?;
             }
         }
-        Ok(self.store().import_tickets(self.now(), &p.by, tickets)?)
+        Ok(self
+            .store()
+            .import_tickets(self.now(), &p.attribution(), tickets)?)
     }
 }

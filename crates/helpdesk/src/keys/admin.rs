@@ -152,7 +152,7 @@ impl Helpdesk {
             secret_hash: phc,
         };
         let record = self.administer(|store, state| {
-            let record = store.create_key(now, &p.by, new)?;
+            let record = store.create_key(now, &p.attribution(), new)?;
             state.install_key(
                 &record,
                 Some(state.fast.tag(&record.id, secret.random_part())),
@@ -229,7 +229,7 @@ impl Helpdesk {
             default_agent: update.default_agent,
         };
         let record = self.administer(|store, state| {
-            let record = store.update_key(now, &p.by, id, update)?;
+            let record = store.update_key(now, &p.attribution(), id, update)?;
             state.install_key(&record, None);
             Ok(record)
         })?;
@@ -268,7 +268,7 @@ impl Helpdesk {
             .map(|overlap| now.add_millis(i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX)));
         let (secret, phc) = new_secret(self)?;
         let record = self.administer(|store, state| {
-            let record = store.regenerate_key(now, &p.by, id, &phc, until)?;
+            let record = store.regenerate_key(now, &p.attribution(), id, &phc, until)?;
             state.install_key(&record, Some(state.fast.tag(&id, secret.random_part())));
             state.drop_tokens(|token| token.key == id);
             Ok(record)
@@ -286,7 +286,7 @@ impl Helpdesk {
         let g = self.guard(p)?;
         g.key_admin(Action::KeyManage)?;
         g.change_key(&g.administered_key(id)?)?;
-        self.write_key_enabled(&p.by, id, enabled)
+        self.write_key_enabled(&p.attribution(), id, enabled)
     }
 
     /// Enables or disables key `id`, recorded as made by `by`, for callers that checked it.
@@ -317,7 +317,7 @@ impl Helpdesk {
         g.change_key(&g.administered_key(id)?)?;
         let now = self.now();
         self.administer(|store, state| {
-            store.delete_key(now, &p.by, id)?;
+            store.delete_key(now, &p.attribution(), id)?;
             state.remove_key(id);
             Ok(())
         })
@@ -353,7 +353,7 @@ impl Helpdesk {
     /// disabled (for good: enabling the agent again does not revive it).
     pub fn mint_token(&self, p: &Principal, token: NewToken) -> Result<MintedToken> {
         let key = self.guard(p)?.minting_key()?;
-        self.mint(key, token, &p.by)
+        self.mint(key, token, &p.attribution())
     }
 
     /// Revokes an access token at once. A token may revoke itself (a portal sign-out) and a key
@@ -365,7 +365,8 @@ impl Helpdesk {
         g.revoke_token(&token)?;
         let state = &self.inner.keys;
         let _admin = state.admin.lock();
-        self.store().revoke_token(self.now(), &p.by, id)?;
+        self.store()
+            .revoke_token(self.now(), &p.attribution(), id)?;
         state.drop_tokens(|token| token.id == id);
         Ok(())
     }
@@ -501,7 +502,7 @@ impl SystemHandle {
     /// session for a signed-in customer), with the same rules as
     /// [`Helpdesk::mint_token`]; history records the system.
     pub fn mint_token(&self, key: KeyId, token: NewToken) -> Result<MintedToken> {
-        let by = self.principal().by;
+        let by = self.principal().attribution();
         self.helpdesk.mint(key, token, &by)
     }
 }

@@ -33,7 +33,7 @@ use super::state::{GateId, KeySnap, KeyState, TokenSnap, Verdict, Which};
 use super::{ApiRequest, AuthError, AuthStats, RequestOutcome, TicketAttributes};
 use crate::error::Denied;
 use crate::local::{Local, Rings};
-use crate::principal::Principal;
+use crate::principal::{Held, Principal};
 use crate::{Helpdesk, guard};
 
 impl From<Refused> for AuthError {
@@ -94,6 +94,7 @@ impl Helpdesk {
             grant.organization,
             grant.key,
             grant.token,
+            grant.held,
         ))
     }
 
@@ -102,12 +103,12 @@ impl Helpdesk {
     /// someone else, such as the plugin host: each of a plugin's host calls shows in its install
     /// key's log under `operation`. Appends to the key's ring in memory; never writes storage.
     pub fn log_key_use(&self, p: &Principal, operation: &str) {
-        let Some(key) = p.by.key else { return };
+        let Some(key) = p.key() else { return };
         let entry = LogEntry {
             at: self.now(),
             operation: Label::new(operation),
             actor: person(p),
-            token: p.by.token,
+            token: p.token(),
             outcome: RequestOutcome::Accepted,
             source_ip: None,
         };
@@ -179,7 +180,8 @@ impl Helpdesk {
         };
         let verified = verify_key(state, &entry.snap, id, secret, request, now);
         let result = verified.and_then(|verified| {
-            let grant = self.key_grant(&local.policy, id, &entry.snap, request, now)?;
+            let tables = local.keys_version;
+            let grant = self.key_grant(&local.policy, tables, id, &entry.snap, request, now)?;
             if let Verified::Argon2(Which::Current, tag) = verified {
                 self.rehash_if_outdated(id, &entry.snap, secret, tag);
             }
@@ -221,9 +223,14 @@ impl Helpdesk {
     }
 
     /// The checks after the secret is proven, so that their refusals may say what is wrong.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the hot path passes what it read, once"
+    )]
     fn key_grant(
         &self,
         policy: &Policy,
+        local_tables: u64,
         id: KeyId,
         snap: &KeySnap,
         request: &ApiRequest<'_>,
@@ -237,7 +244,12 @@ impl Helpdesk {
         }
         check_address(id, &snap.networks, request.source_ip)?;
         let person = guard::key_person(id, snap.kind, request.act_as)?;
-        self.grant(policy, person, (id, snap.scopes, snap.revision), None)
+        let held = Held {
+            revision: snap.revision,
+            tables: local_tables,
+            until: Held::until(snap.expires_at, None),
+        };
+        self.grant(policy, person, (id, snap.scopes), None, held)
     }
 
     fn token_request(
@@ -257,15 +269,22 @@ impl Helpdesk {
             // The key was deleted; its tokens are being forgotten.
             return Err(AuthError::InvalidCredentials);
         };
-        let result = verify_token(state, token, secret, request, now)
-            .and_then(|()| self.token_grant(&local.policy, id, token, &key.snap, request, now));
+        let tables = local.keys_version;
+        let result = verify_token(state, token, secret, request, now).and_then(|()| {
+            self.token_grant(&local.policy, tables, id, token, &key.snap, request, now)
+        });
         log(&mut local.rings, &key.log, request, now, Some(id), &result);
         result
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the hot path passes what it read, once"
+    )]
     fn token_grant(
         &self,
         policy: &Policy,
+        local_tables: u64,
         id: TokenId,
         token: &TokenSnap,
         key: &KeySnap,
@@ -287,11 +306,17 @@ impl Helpdesk {
         }
         check_address(token.key, &key.networks, request.source_ip)?;
         guard::token_person(id, token.person, request.act_as)?;
+        let held = Held {
+            revision: key.revision,
+            tables: local_tables,
+            until: Held::until(key.expires_at, Some(token.expires_at)),
+        };
         self.grant(
             policy,
             token.person,
-            (token.key, key.scopes, key.revision),
+            (token.key, key.scopes),
             Some((id, token.scopes)),
+            held,
         )
     }
 
@@ -302,8 +327,9 @@ impl Helpdesk {
         &self,
         policy: &Policy,
         person: ActAs,
-        key: (KeyId, Scopes, u64),
+        key: (KeyId, Scopes),
         token: Option<(TokenId, Scopes)>,
+        held: Held,
     ) -> Result<Grant, AuthError> {
         let organization = match person {
             ActAs::Agent(agent) => {
@@ -323,13 +349,14 @@ impl Helpdesk {
             organization,
             key,
             token,
+            held,
         })
     }
 }
 
 /// The person `p` acts as, if any.
 fn person(p: &Principal) -> Option<ActAs> {
-    match p.by.actor {
+    match p.actor() {
         Actor::Agent(id) => Some(ActAs::Agent(id)),
         Actor::Requester(id) => Some(ActAs::Requester(id)),
         Actor::System => None,
@@ -518,9 +545,9 @@ fn verify_token(
 struct Grant {
     person: ActAs,
     organization: Option<helpdesk_domain::OrganizationId>,
-    /// The key, its scopes and its revision.
-    key: (KeyId, Scopes, u64),
+    key: (KeyId, Scopes),
     token: Option<(TokenId, Scopes)>,
+    held: Held,
 }
 
 /// The time of one request: the clock's cheap reading, and its precise one only when a

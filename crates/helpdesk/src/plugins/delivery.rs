@@ -228,7 +228,11 @@ impl Helpdesk {
             let reason = format!(
                 "disabled automatically after {failures} failed deliveries in a row; the last: {error}"
             );
-            self.write_install_state(&p.by, id, InstallStateRecord::AutoDisabled(reason))?;
+            self.write_install_state(
+                &p.attribution(),
+                id,
+                InstallStateRecord::AutoDisabled(reason),
+            )?;
         }
         Ok(match retry_at {
             Some(at) => DeliveryOutcome::Retry { at },
@@ -309,6 +313,8 @@ impl Helpdesk {
 
     /// The principal install `record` acts as, with its key as it is now.
     pub(crate) fn principal_of(&self, record: &helpdesk_store::InstallRecord) -> Result<Principal> {
+        // The version first: if the key changes after its snapshot is read, the version moves.
+        let tables = self.inner.keys.version();
         let snap = record
             .key
             .and_then(|key| self.inner.keys.key(key).map(|s| (key, s)));
@@ -321,6 +327,7 @@ impl Helpdesk {
             record,
             record.granted,
             snap.as_ref().map(|(key, s)| (*key, &**s)),
+            tables,
             self.now(),
         )
     }

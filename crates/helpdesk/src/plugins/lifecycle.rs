@@ -194,7 +194,7 @@ impl Helpdesk {
             key: self.install_key(&new.manifest.name, new.grant)?,
         };
         let installed = self.with_key_change(|store| {
-            let (installed, key) = store.install_plugin(self.now(), &p.by, record)?;
+            let (installed, key) = store.install_plugin(self.now(), &p.attribution(), record)?;
             let change = key.map_or(InstallKeyChange::Unchanged, InstallKeyChange::Written);
             Ok((installed, change))
         })?;
@@ -248,7 +248,7 @@ impl Helpdesk {
         let g = self.guard(p)?;
         g.allow_global(Action::PluginManage)?;
         self.managed_install(&g, id)?;
-        self.write_install_state(&p.by, id, InstallStateRecord::Enabled)
+        self.write_install_state(&p.attribution(), id, InstallStateRecord::Enabled)
     }
 
     /// Disables an install (`plugins.manage`, within what the principal could have installed):
@@ -258,7 +258,7 @@ impl Helpdesk {
         let g = self.guard(p)?;
         g.allow_global(Action::PluginManage)?;
         self.managed_install(&g, id)?;
-        self.write_install_state(&p.by, id, InstallStateRecord::Disabled)
+        self.write_install_state(&p.attribution(), id, InstallStateRecord::Disabled)
     }
 
     /// Upgrades an install to a new version (`plugins.manage`, within what the principal could
@@ -296,8 +296,9 @@ impl Helpdesk {
                 Some(_) => None,
             },
         };
-        let updated =
-            self.with_key_change(|store| store.upgrade_install(self.now(), &p.by, id, &record))?;
+        let updated = self.with_key_change(|store| {
+            store.upgrade_install(self.now(), &p.attribution(), id, &record)
+        })?;
         Install::from_record(updated)
     }
 
@@ -309,7 +310,7 @@ impl Helpdesk {
         g.allow_global(Action::PluginManage)?;
         self.managed_install(&g, id)?;
         self.with_key_change(|store| {
-            let change = store.uninstall_plugin(self.now(), &p.by, id)?;
+            let change = store.uninstall_plugin(self.now(), &p.attribution(), id)?;
             Ok(((), change))
         })?;
         self.policy_changed(())

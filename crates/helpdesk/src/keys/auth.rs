@@ -223,10 +223,6 @@ impl Helpdesk {
     }
 
     /// The checks after the secret is proven, so that their refusals may say what is wrong.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the hot path passes what it read, once"
-    )]
     fn key_grant(
         &self,
         policy: &Policy,

@@ -22,7 +22,7 @@ mod validate;
 
 pub use actor::{Actor, Attribution};
 pub use durability::Durability;
-pub use error::{Entity, ValidationError};
+pub use error::{DenialReason, Denied, Entity, Error, Result, StorageError, ValidationError};
 pub use event::{Event, EventKind};
 pub use fields::{FieldDefinition, FieldKind, FieldValue, NewFieldDefinition};
 pub use history::{Change, HistoryEntry, HistoryField, HistorySubject, HistoryValue};

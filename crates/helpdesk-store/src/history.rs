@@ -60,7 +60,7 @@ pub(crate) fn record_sets(
 
 impl Store {
     /// The history of one subject, oldest first.
-    pub fn history(&self, subject: HistorySubject) -> Result<Vec<HistoryEntry>> {
+    pub fn history(&self, subject: HistorySubject) -> helpdesk_domain::Result<Vec<HistoryEntry>> {
         let (kind, id) = subject_key(subject);
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(

@@ -331,7 +331,7 @@ impl Store {
         at: Timestamp,
         by: &Attribution,
         input: NewKeyRecord,
-    ) -> Result<KeyRecord> {
+    ) -> helpdesk_domain::Result<KeyRecord> {
         self.write(|tx| self.insert_key(tx, at, by, input))
     }
 
@@ -393,12 +393,12 @@ impl Store {
     }
 
     /// One API key.
-    pub fn key(&self, id: KeyId) -> Result<KeyRecord> {
+    pub fn key(&self, id: KeyId) -> helpdesk_domain::Result<KeyRecord> {
         self.read(|tx| load_key(tx, id))
     }
 
     /// Every API key, by id.
-    pub fn keys(&self) -> Result<Vec<KeyRecord>> {
+    pub fn keys(&self) -> helpdesk_domain::Result<Vec<KeyRecord>> {
         self.read(|tx| {
             let mut stmt =
                 tx.prepare_cached(&format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY id"))?;
@@ -418,7 +418,7 @@ impl Store {
         id: KeyId,
         secret_hash: &str,
         overlap_until: Option<Timestamp>,
-    ) -> Result<KeyRecord> {
+    ) -> helpdesk_domain::Result<KeyRecord> {
         self.write(|tx| {
             let before = load_key(tx, id)?;
             let previous = overlap_until.map(|until| (before.secret_hash.as_str(), until));
@@ -462,7 +462,7 @@ impl Store {
         by: &Attribution,
         id: KeyId,
         update: KeyRecordUpdate,
-    ) -> Result<KeyRecord> {
+    ) -> helpdesk_domain::Result<KeyRecord> {
         self.write(|tx| self.change_key(tx, at, by, id, update))
     }
 
@@ -581,7 +581,12 @@ impl Store {
     /// Replaces the hash of a key's current secret by `new_hash` of the same secret, made with
     /// other parameters, if the stored hash is still `old_hash` (a regeneration in between wins).
     /// Not a change of the key: no history, no event, `updated_at` stays. Whether it replaced.
-    pub fn rehash_key_secret(&self, id: KeyId, old_hash: &str, new_hash: &str) -> Result<bool> {
+    pub fn rehash_key_secret(
+        &self,
+        id: KeyId,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> helpdesk_domain::Result<bool> {
         self.write(|tx| {
             Ok(tx
                 .prepare_cached(
@@ -600,7 +605,7 @@ impl Store {
         by: &Attribution,
         id: KeyId,
         enabled: bool,
-    ) -> Result<KeyRecord> {
+    ) -> helpdesk_domain::Result<KeyRecord> {
         self.write(|tx| {
             let before = load_key(tx, id)?;
             if before.enabled == enabled {
@@ -633,7 +638,12 @@ impl Store {
     }
 
     /// Deletes a key with its access tokens and request log; its history stays.
-    pub fn delete_key(&self, at: Timestamp, by: &Attribution, id: KeyId) -> Result<()> {
+    pub fn delete_key(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        id: KeyId,
+    ) -> helpdesk_domain::Result<()> {
         self.write(|tx| self.remove_key(tx, at, by, id))
     }
 
@@ -665,7 +675,7 @@ impl Store {
 
     /// The id the next access token will get. Ids are never reused, and handing the same id to
     /// two tokens makes the second insert fail, so callers allocate from this value upwards.
-    pub fn next_token_id(&self) -> Result<TokenId> {
+    pub fn next_token_id(&self) -> helpdesk_domain::Result<TokenId> {
         self.read(|tx| {
             let last: i64 = tx.query_row(
                 "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'access_tokens'), 0),
@@ -684,7 +694,7 @@ impl Store {
         at: Timestamp,
         by: &Attribution,
         input: NewTokenRecord,
-    ) -> Result<TokenRecord> {
+    ) -> helpdesk_domain::Result<TokenRecord> {
         self.write(|tx| {
             let key = load_key(tx, input.key)?;
             if !key.enabled || key.generation != input.key_generation {
@@ -738,12 +748,12 @@ impl Store {
     }
 
     /// One access token.
-    pub fn token(&self, id: TokenId) -> Result<TokenRecord> {
+    pub fn token(&self, id: TokenId) -> helpdesk_domain::Result<TokenRecord> {
         self.read(|tx| load_token(tx, id))
     }
 
     /// The tokens that are not revoked and expire after `after`, by id.
-    pub fn live_tokens(&self, after: Timestamp) -> Result<Vec<TokenRecord>> {
+    pub fn live_tokens(&self, after: Timestamp) -> helpdesk_domain::Result<Vec<TokenRecord>> {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {TOKEN_COLUMNS} FROM access_tokens
@@ -761,7 +771,7 @@ impl Store {
         at: Timestamp,
         by: &Attribution,
         id: TokenId,
-    ) -> Result<TokenRecord> {
+    ) -> helpdesk_domain::Result<TokenRecord> {
         self.write(|tx| {
             let token = load_token(tx, id)?;
             if !token.revoked {
@@ -821,7 +831,7 @@ impl Store {
 
     /// Deletes the rows of tokens that expired before `before` (housekeeping: their minting
     /// stays in history). Returns how many were deleted.
-    pub fn prune_tokens(&self, before: Timestamp) -> Result<usize> {
+    pub fn prune_tokens(&self, before: Timestamp) -> helpdesk_domain::Result<usize> {
         self.write(|tx| {
             Ok(tx
                 .prepare_cached("DELETE FROM access_tokens WHERE expires_at < ?1")?
@@ -831,7 +841,11 @@ impl Store {
 
     /// Writes a batch of request-log entries in one transaction and keeps only the newest
     /// `keep` entries of each key involved. Entries of keys that no longer exist are dropped.
-    pub fn append_key_requests(&self, entries: &[KeyLogRecord], keep: u64) -> Result<()> {
+    pub fn append_key_requests(
+        &self,
+        entries: &[KeyLogRecord],
+        keep: u64,
+    ) -> helpdesk_domain::Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -882,7 +896,7 @@ impl Store {
     }
 
     /// The stored request log of a key, newest first.
-    pub fn key_requests(&self, key: KeyId) -> Result<Vec<KeyLogRecord>> {
+    pub fn key_requests(&self, key: KeyId) -> helpdesk_domain::Result<Vec<KeyLogRecord>> {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT seq, at, operation, actor_kind, actor_id, token_id, outcome, source_ip
@@ -912,7 +926,7 @@ impl Store {
     }
 
     /// The highest request-log number stored for each key that has a log.
-    pub fn key_request_heads(&self) -> Result<Vec<(KeyId, u64)>> {
+    pub fn key_request_heads(&self) -> helpdesk_domain::Result<Vec<(KeyId, u64)>> {
         self.read(|tx| {
             let mut stmt =
                 tx.prepare_cached("SELECT key_id, max(seq) FROM key_requests GROUP BY key_id")?;

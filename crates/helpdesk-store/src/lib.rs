@@ -23,9 +23,9 @@ use std::path::{Path, PathBuf};
 use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use helpdesk_domain::{Durability, Limits};
+use helpdesk_domain::{Durability, Error, Limits};
 
-pub use error::{DatabaseError, Entity, StoreError};
+pub use error::Entity;
 pub use keys::{
     KeyLogRecord, KeyRecord, KeyRecordUpdate, NewKeyRecord, NewTokenRecord, TokenRecord,
 };
@@ -80,17 +80,17 @@ impl Store {
     /// Opens the database at `path`, applying migrations; a path that does not exist or names an
     /// empty file becomes a new database.
     ///
-    /// Fails with [`StoreError::InUse`] if another store holds it (by this name or another that
-    /// resolves to the same file through symlinks), [`StoreError::HardLinked`] if the file has
-    /// several names, [`StoreError::NotOurs`] if the file is some other database or not a
-    /// database, and [`StoreError::SchemaTooNew`] if a newer version of this library wrote it.
-    pub fn open(path: &Path, options: &StoreOptions) -> Result<Store> {
-        open::open_file(path, options)
+    /// Fails with [`Error::InUse`] if another store holds it (by this name or another that
+    /// resolves to the same file through symlinks), [`Error::HardLinked`] if the file has
+    /// several names, [`Error::NotOurs`] if the file is some other database or not a
+    /// database, and [`Error::SchemaTooNew`] if a newer version of this library wrote it.
+    pub fn open(path: &Path, options: &StoreOptions) -> helpdesk_domain::Result<Store> {
+        Ok(open::open_file(path, options)?)
     }
 
     /// Opens a fresh in-memory database (reads share the writer connection).
-    pub fn open_in_memory(options: &StoreOptions) -> Result<Store> {
-        open::open_memory(options)
+    pub fn open_in_memory(options: &StoreOptions) -> helpdesk_domain::Result<Store> {
+        Ok(open::open_memory(options)?)
     }
 
     /// The size limits in force.
@@ -104,21 +104,30 @@ impl Store {
     }
 
     /// Runs `f` in one immediate write transaction, committing only if it succeeds.
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> helpdesk_domain::Result<T> {
         let mut conn = self.writer.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+        let run = || -> Result<T> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        };
+        Ok(run()?)
     }
 
     /// Runs `f` in one read transaction (a consistent snapshot) on a reader connection.
-    fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> helpdesk_domain::Result<T> {
         let conn = self.reader();
-        let tx = conn.unchecked_transaction()?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+        let run = || -> Result<T> {
+            let tx = conn.unchecked_transaction()?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        };
+        Ok(run()?)
     }
 
     fn reader(&self) -> MutexGuard<'_, Connection> {
@@ -135,7 +144,7 @@ impl Store {
     }
 
     /// Whether no agent exists yet (a fresh database awaiting its first administrator).
-    pub fn is_empty(&self) -> Result<bool> {
+    pub fn is_empty(&self) -> helpdesk_domain::Result<bool> {
         self.read(|tx| {
             let n: i64 = tx.query_row("SELECT count(*) FROM agents", [], |r| r.get(0))?;
             Ok(n == 0)
@@ -144,30 +153,34 @@ impl Store {
 
     /// Copies the whole database to `target` while it stays in use (SQLite's online backup).
     /// The target must not exist yet.
-    pub fn backup_to(&self, target: &Path) -> Result<()> {
+    pub fn backup_to(&self, target: &Path) -> helpdesk_domain::Result<()> {
         if target.exists() {
-            return Err(StoreError::Io {
-                path: target.to_owned(),
-                source: std::io::Error::new(
+            return Err(crate::error::io(
+                target,
+                std::io::Error::new(
                     std::io::ErrorKind::AlreadyExists,
                     "the backup target already exists",
                 ),
-            });
+            )
+            .into());
         }
         let conn = self.reader();
-        let mut dst = Connection::open(target)?;
-        {
-            let backup = rusqlite::backup::Backup::new(&conn, &mut dst)?;
-            backup.run_to_completion(256, std::time::Duration::ZERO, None)?;
-        }
-        // The copy is a rollback-journal database; make it WAL like its source.
-        dst.pragma_update(None, "journal_mode", "WAL")?;
-        Ok(())
+        let copy = || -> Result<()> {
+            let mut dst = Connection::open(target)?;
+            {
+                let backup = rusqlite::backup::Backup::new(&conn, &mut dst)?;
+                backup.run_to_completion(256, std::time::Duration::ZERO, None)?;
+            }
+            // The copy is a rollback-journal database; make it WAL like its source.
+            dst.pragma_update(None, "journal_mode", "WAL")?;
+            Ok(())
+        };
+        Ok(copy()?)
     }
 
     /// The key of the keyed hash behind plugin delivery numbers (random, made with the
     /// database).
-    pub fn delivery_key(&self) -> Result<[u8; 16]> {
+    pub fn delivery_key(&self) -> helpdesk_domain::Result<[u8; 16]> {
         self.read(|tx| {
             let value: Vec<u8> = tx.query_row(
                 "SELECT value FROM meta WHERE name = 'delivery_key'",
@@ -175,10 +188,7 @@ impl Store {
                 |r| r.get(0),
             )?;
             value.try_into().map_err(|_| {
-                StoreError::Invalid(helpdesk_domain::ValidationError::Malformed {
-                    field: "delivery_key",
-                    reason: "the stored key is not 16 bytes".to_owned(),
-                })
+                Error::Internal("the stored delivery key is not 16 bytes".to_owned()).into()
             })
         })
     }
@@ -189,16 +199,16 @@ impl Store {
     /// closed after it; an in-memory one on the writer. Never on a pooled reader: FTS5 keeps state
     /// of the search index per connection from its earlier reads, and its check on a reader that
     /// searched before a write reports a checksum mismatch that is not in the file.
-    pub fn integrity_check(&self) -> Result<Vec<String>> {
+    pub fn integrity_check(&self) -> helpdesk_domain::Result<Vec<String>> {
         fn check(conn: &Connection) -> Result<Vec<String>> {
             let mut stmt = conn.prepare("PRAGMA integrity_check")?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
         }
-        match &self.path {
-            Some(path) => check(&open::open_reader(path)?),
-            None => check(&self.writer.lock()),
-        }
+        Ok(match &self.path {
+            Some(path) => check(&open::open_reader(path)?)?,
+            None => check(&self.writer.lock())?,
+        })
     }
 }
 

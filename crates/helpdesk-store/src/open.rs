@@ -8,9 +8,10 @@ use std::path::Path;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 
-use crate::error::{Result, StoreError};
+use crate::error::{Failure, Result};
 use crate::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
 use helpdesk_domain::Durability;
+use helpdesk_domain::Error;
 
 use crate::{Store, StoreOptions};
 use header::Verdict;
@@ -19,10 +20,7 @@ use header::Verdict;
 /// connection use the resolved path (no symlink left in it), so they all see one file; errors
 /// name `given`.
 pub(crate) fn open_file(given: &Path, options: &StoreOptions) -> Result<Store> {
-    let io = |source| StoreError::Io {
-        path: given.to_owned(),
-        source,
-    };
+    let io = |source| crate::error::io(given, source);
     let path = lock::resolve(given)?;
     let lock = lock::lock(&path, given)?;
     lock::refuse_hard_links(&path, given)?;
@@ -80,17 +78,19 @@ pub(crate) fn open_memory(options: &StoreOptions) -> Result<Store> {
     })
 }
 
-fn not_ours(given: &Path) -> StoreError {
-    StoreError::NotOurs {
+fn not_ours(given: &Path) -> Failure {
+    Error::NotOurs {
         path: given.to_owned(),
     }
+    .into()
 }
 
-fn too_new(found: i64) -> StoreError {
-    StoreError::SchemaTooNew {
+fn too_new(found: i64) -> Failure {
+    Error::SchemaTooNew {
         found,
         supported: SCHEMA_VERSION,
     }
+    .into()
 }
 
 /// Checks, as SQLite reads the file, what its header promised: a file without pages (new, or left

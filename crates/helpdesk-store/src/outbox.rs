@@ -8,7 +8,9 @@ use helpdesk_domain::{
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::Store;
-use crate::error::{Entity, Result, StoreError, not_found};
+use helpdesk_domain::Error;
+
+use crate::error::{Entity, Result, not_found};
 use crate::row::{attribution_params, from_json, read_attribution, to_json};
 
 /// Events are pruned to the retention limit every this many appends.
@@ -195,7 +197,7 @@ impl Store {
         name: &str,
         at: Timestamp,
         start: StartFrom,
-    ) -> Result<u64> {
+    ) -> helpdesk_domain::Result<u64> {
         check_name(name)?;
         self.write(|tx| {
             if let Some(cursor) = cursor(tx, owner, name)? {
@@ -218,7 +220,7 @@ impl Store {
 
     /// Removes `owner`'s consumer `name`; events only it was holding back become eligible for
     /// pruning.
-    pub fn remove_consumer(&self, owner: ConsumerOwner, name: &str) -> Result<()> {
+    pub fn remove_consumer(&self, owner: ConsumerOwner, name: &str) -> helpdesk_domain::Result<()> {
         check_name(name)?;
         self.write(|tx| {
             if !delete_consumer(tx, owner, name)? {
@@ -236,7 +238,7 @@ impl Store {
         owner: ConsumerOwner,
         name: &str,
         limit: usize,
-    ) -> Result<EventBatch> {
+    ) -> helpdesk_domain::Result<EventBatch> {
         check_name(name)?;
         self.read(|tx| {
             let cursor = existing_cursor(tx, owner, name)?;
@@ -264,16 +266,22 @@ impl Store {
     /// Moves the cursor of `owner`'s consumer `name` to `seq` (everything up to it is handled)
     /// and prunes events every consumer has acknowledged. Acknowledging backwards or past the
     /// newest event is refused.
-    pub fn ack_events(&self, owner: ConsumerOwner, name: &str, seq: u64) -> Result<()> {
+    pub fn ack_events(
+        &self,
+        owner: ConsumerOwner,
+        name: &str,
+        seq: u64,
+    ) -> helpdesk_domain::Result<()> {
         check_name(name)?;
         self.write(|tx| {
             let cursor = existing_cursor(tx, owner, name)?;
             let seq = i64::try_from(seq).unwrap_or(i64::MAX);
             let head = head(tx)?;
             if seq < cursor || seq > head {
-                return Err(StoreError::Outbox(format!(
+                return Err(Error::Outbox(format!(
                     "cannot acknowledge {seq} for `{name}`: its cursor is at {cursor} and the newest event is {head}"
-                )));
+                ))
+                .into());
             }
             set_cursor(tx, owner, name, seq)?;
             prune_acknowledged(tx)
@@ -281,7 +289,7 @@ impl Store {
     }
 
     /// `owner`'s consumers with their cursors and lag, by name.
-    pub fn consumers(&self, owner: ConsumerOwner) -> Result<Vec<ConsumerInfo>> {
+    pub fn consumers(&self, owner: ConsumerOwner) -> helpdesk_domain::Result<Vec<ConsumerInfo>> {
         let (kind, id) = owner.columns();
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(
@@ -300,7 +308,7 @@ impl Store {
     }
 
     /// Events after `after`, at most `limit`, regardless of consumers (for replay and inspection).
-    pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>> {
+    pub fn events_after(&self, after: u64, limit: usize) -> helpdesk_domain::Result<Vec<Event>> {
         self.read(|tx| {
             let after = i64::try_from(after).unwrap_or(i64::MAX);
             let limit = i64::try_from(limit.min(10_000)).unwrap_or(10_000);

@@ -10,7 +10,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 
 use crate::Store;
-use crate::error::{Entity, Result, StoreError, not_found, rule};
+use helpdesk_domain::Error;
+
+use crate::error::{Entity, Failure, Result, not_found, rule};
 use crate::history::{record, record_sets};
 use crate::outbox::{NewEvent, append};
 use crate::row::{
@@ -214,14 +216,14 @@ fn unique<'a>(
     entity: Entity,
     field: &'static str,
     value: &'a str,
-) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
+) -> impl FnOnce(rusqlite::Error) -> Failure + 'a {
     move |e| {
         if is_unique_violation(&e) {
-            StoreError::Duplicate {
+            Failure::from(Error::Duplicate {
                 entity,
                 field,
                 value: value.to_owned(),
-            }
+            })
         } else {
             e.into()
         }
@@ -253,7 +255,12 @@ impl Store {
     }
 
     /// Creates an agent.
-    pub fn create_agent(&self, at: Timestamp, by: &Attribution, input: NewAgent) -> Result<Agent> {
+    pub fn create_agent(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        input: NewAgent,
+    ) -> helpdesk_domain::Result<Agent> {
         let input = input.normalize(&self.limits)?;
         let norm = normalize_email(&input.email)?;
         self.write(|tx| {
@@ -285,7 +292,7 @@ impl Store {
         by: &Attribution,
         id: AgentId,
         update: AgentUpdate,
-    ) -> Result<Agent> {
+    ) -> helpdesk_domain::Result<Agent> {
         let update = update.normalize(&self.limits)?;
         self.write(|tx| {
             let before = load_agent(tx, id)?;
@@ -370,12 +377,12 @@ impl Store {
     }
 
     /// One agent, with its departments.
-    pub fn agent(&self, id: AgentId) -> Result<Agent> {
+    pub fn agent(&self, id: AgentId) -> helpdesk_domain::Result<Agent> {
         self.read(|tx| load_agent(tx, id))
     }
 
     /// The agent with this email address (any case).
-    pub fn agent_by_email(&self, email: &str) -> Result<Agent> {
+    pub fn agent_by_email(&self, email: &str) -> helpdesk_domain::Result<Agent> {
         let norm = normalize_email(email)?;
         self.read(|tx| {
             let id: i64 = tx
@@ -391,12 +398,12 @@ impl Store {
     }
 
     /// Every agent, by id, with roles and departments.
-    pub fn agents(&self) -> Result<Vec<Agent>> {
+    pub fn agents(&self) -> helpdesk_domain::Result<Vec<Agent>> {
         self.read(|tx| load_all_agents(tx))
     }
 
     /// Everything the permission engine is compiled from, in one consistent snapshot.
-    pub fn policy_data(&self) -> Result<PolicyData> {
+    pub fn policy_data(&self) -> helpdesk_domain::Result<PolicyData> {
         self.read(|tx| {
             Ok(PolicyData {
                 agents: load_all_agents(tx)?,
@@ -413,7 +420,7 @@ impl Store {
         at: Timestamp,
         by: &Attribution,
         name: &str,
-    ) -> Result<Department> {
+    ) -> helpdesk_domain::Result<Department> {
         let name = normalize_name("name", name, &self.limits)?;
         self.write(|tx| {
             tx.execute(
@@ -435,12 +442,12 @@ impl Store {
     }
 
     /// One department.
-    pub fn department(&self, id: DepartmentId) -> Result<Department> {
+    pub fn department(&self, id: DepartmentId) -> helpdesk_domain::Result<Department> {
         self.read(|tx| load_department(tx, id))
     }
 
     /// Every department, by id.
-    pub fn departments(&self) -> Result<Vec<Department>> {
+    pub fn departments(&self) -> helpdesk_domain::Result<Vec<Department>> {
         self.read(|tx| load_departments(tx))
     }
 
@@ -452,7 +459,7 @@ impl Store {
         department: DepartmentId,
         agent: AgentId,
         level: AccessLevel,
-    ) -> Result<()> {
+    ) -> helpdesk_domain::Result<()> {
         self.set_membership(at, by, department, agent, Some(level))
     }
 
@@ -463,7 +470,7 @@ impl Store {
         by: &Attribution,
         department: DepartmentId,
         agent: AgentId,
-    ) -> Result<()> {
+    ) -> helpdesk_domain::Result<()> {
         self.set_membership(at, by, department, agent, None)
     }
 
@@ -477,7 +484,7 @@ impl Store {
         department: DepartmentId,
         agent: AgentId,
         level: Option<AccessLevel>,
-    ) -> Result<()> {
+    ) -> helpdesk_domain::Result<()> {
         self.write(|tx| {
             load_department(tx, department)?;
             let before = load_agent(tx, agent)?.level_in(department);
@@ -517,7 +524,7 @@ impl Store {
         by: &Attribution,
         name: &str,
         permissions: Scopes,
-    ) -> Result<Role> {
+    ) -> helpdesk_domain::Result<Role> {
         let name = normalize_name("name", name, &self.limits)?;
         self.write(|tx| {
             tx.execute(
@@ -539,7 +546,7 @@ impl Store {
         by: &Attribution,
         id: RoleId,
         permissions: Scopes,
-    ) -> Result<Role> {
+    ) -> helpdesk_domain::Result<Role> {
         self.write(|tx| {
             let before = load_role(tx, id)?;
             if before.builtin {
@@ -576,7 +583,12 @@ impl Store {
     }
 
     /// Deletes a custom role; agents that had it lose it.
-    pub fn delete_role(&self, at: Timestamp, by: &Attribution, id: RoleId) -> Result<()> {
+    pub fn delete_role(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        id: RoleId,
+    ) -> helpdesk_domain::Result<()> {
         self.write(|tx| {
             let role = load_role(tx, id)?;
             if role.builtin {
@@ -599,7 +611,7 @@ impl Store {
     }
 
     /// Every role, by id.
-    pub fn roles(&self) -> Result<Vec<Role>> {
+    pub fn roles(&self) -> helpdesk_domain::Result<Vec<Role>> {
         self.read(|tx| load_roles(tx))
     }
 
@@ -610,7 +622,7 @@ impl Store {
         by: &Attribution,
         agent: AgentId,
         roles: &[RoleId],
-    ) -> Result<Agent> {
+    ) -> helpdesk_domain::Result<Agent> {
         let mut roles = roles.to_vec();
         roles.sort();
         roles.dedup();
@@ -655,7 +667,7 @@ impl Store {
         by: &Attribution,
         name: &str,
         shared_tickets: bool,
-    ) -> Result<Organization> {
+    ) -> helpdesk_domain::Result<Organization> {
         let name = normalize_name("name", name, &self.limits)?;
         self.write(|tx| {
             tx.execute(
@@ -671,7 +683,7 @@ impl Store {
     }
 
     /// Every organisation, by id.
-    pub fn organizations(&self) -> Result<Vec<Organization>> {
+    pub fn organizations(&self) -> helpdesk_domain::Result<Vec<Organization>> {
         self.read(|tx| load_organizations(tx))
     }
 
@@ -681,7 +693,7 @@ impl Store {
         at: Timestamp,
         by: &Attribution,
         input: NewRequester,
-    ) -> Result<Requester> {
+    ) -> helpdesk_domain::Result<Requester> {
         let input = input.normalize(&self.limits)?;
         let norm = normalize_email(&input.email)?;
         self.write(|tx| {
@@ -709,12 +721,12 @@ impl Store {
     }
 
     /// One requester.
-    pub fn requester(&self, id: RequesterId) -> Result<Requester> {
+    pub fn requester(&self, id: RequesterId) -> helpdesk_domain::Result<Requester> {
         self.read(|tx| load_requester(tx, id))
     }
 
     /// The requester with this email address (any case).
-    pub fn requester_by_email(&self, email: &str) -> Result<Requester> {
+    pub fn requester_by_email(&self, email: &str) -> helpdesk_domain::Result<Requester> {
         let norm = normalize_email(email)?;
         self.read(|tx| {
             tx.prepare_cached(&format!(
@@ -732,7 +744,7 @@ impl Store {
         at: Timestamp,
         by: &Attribution,
         input: NewFieldDefinition,
-    ) -> Result<FieldDefinition> {
+    ) -> helpdesk_domain::Result<FieldDefinition> {
         let input = input.normalize(&self.limits)?;
         self.write(|tx| {
             tx.execute(
@@ -748,7 +760,7 @@ impl Store {
     }
 
     /// Every custom field definition, by id.
-    pub fn fields(&self) -> Result<Vec<FieldDefinition>> {
+    pub fn fields(&self) -> helpdesk_domain::Result<Vec<FieldDefinition>> {
         self.read(|tx| load_fields(tx))
     }
 }

@@ -11,7 +11,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 
 use crate::Store;
-use crate::error::{Entity, Result, StoreError, not_found, rule};
+use helpdesk_domain::Error;
+
+use crate::error::{Entity, Failure, Result, not_found, rule};
 use crate::history::record;
 use crate::keys::{KeyRecord, KeyRecordUpdate, NewKeyRecord};
 use crate::outbox::{
@@ -22,7 +24,7 @@ use crate::row::{
     scopes_text, to_json,
 };
 
-fn install_key_rule() -> StoreError {
+fn install_key_rule() -> Failure {
     rule(
         "key",
         "an install has its own key exactly when its grant is not empty",
@@ -298,9 +300,9 @@ impl Store {
         at: Timestamp,
         by: &Attribution,
         new: NewInstallRecord,
-    ) -> Result<(InstallRecord, Option<KeyRecord>)> {
+    ) -> helpdesk_domain::Result<(InstallRecord, Option<KeyRecord>)> {
         if new.granted.is_empty() != new.key.is_none() {
-            return Err(install_key_rule());
+            return Err(install_key_rule().into());
         }
         self.write(|tx| {
             tx.prepare_cached(
@@ -325,11 +327,11 @@ impl Store {
             ])
             .map_err(|e| {
                 if is_unique_violation(&e) {
-                    StoreError::Duplicate {
+                    Failure::from(Error::Duplicate {
                         entity: Entity::Install,
                         field: "plugin id",
                         value: new.plugin_id.clone(),
-                    }
+                    })
                 } else {
                     e.into()
                 }
@@ -425,12 +427,12 @@ impl Store {
     }
 
     /// One install.
-    pub fn install(&self, id: InstallId) -> Result<InstallRecord> {
+    pub fn install(&self, id: InstallId) -> helpdesk_domain::Result<InstallRecord> {
         self.read(|tx| load_install(tx, id))
     }
 
     /// Every install, by id.
-    pub fn installs(&self) -> Result<Vec<InstallRecord>> {
+    pub fn installs(&self) -> helpdesk_domain::Result<Vec<InstallRecord>> {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {INSTALL_COLUMNS} FROM plugin_installs ORDER BY id"
@@ -442,7 +444,7 @@ impl Store {
     }
 
     /// The wasm with this hash.
-    pub fn plugin_wasm(&self, hash: &str) -> Result<Vec<u8>> {
+    pub fn plugin_wasm(&self, hash: &str) -> helpdesk_domain::Result<Vec<u8>> {
         self.read(|tx| {
             tx.prepare_cached("SELECT bytes FROM plugin_wasm WHERE hash = ?1")?
                 .query_row([hash], |r| r.get(0))
@@ -459,7 +461,7 @@ impl Store {
         by: &Attribution,
         id: InstallId,
         state: InstallStateRecord,
-    ) -> Result<InstallRecord> {
+    ) -> helpdesk_domain::Result<InstallRecord> {
         self.write(|tx| {
             let before = load_install(tx, id)?;
             if before.state == state {
@@ -512,7 +514,7 @@ impl Store {
         by: &Attribution,
         id: InstallId,
         upgrade: &UpgradeRecord,
-    ) -> Result<(InstallRecord, InstallKeyChange)> {
+    ) -> helpdesk_domain::Result<(InstallRecord, InstallKeyChange)> {
         let UpgradeRecord {
             version,
             manifest,
@@ -624,7 +626,7 @@ impl Store {
         at: Timestamp,
         by: &Attribution,
         id: InstallId,
-    ) -> Result<InstallKeyChange> {
+    ) -> helpdesk_domain::Result<InstallKeyChange> {
         self.write(|tx| {
             let before = load_install(tx, id)?;
             for table in [
@@ -684,7 +686,7 @@ impl Store {
         id: InstallId,
         name: &str,
         value: Option<SettingValue>,
-    ) -> Result<()> {
+    ) -> helpdesk_domain::Result<()> {
         self.write(|tx| {
             load_install(tx, id)?;
             put_setting(tx, at, id, name, value.as_ref())
@@ -692,7 +694,10 @@ impl Store {
     }
 
     /// Every stored setting of an install, by name.
-    pub fn plugin_settings(&self, id: InstallId) -> Result<Vec<(String, SettingValue)>> {
+    pub fn plugin_settings(
+        &self,
+        id: InstallId,
+    ) -> helpdesk_domain::Result<Vec<(String, SettingValue)>> {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT name, value, secret FROM plugin_settings WHERE install_id = ?1 ORDER BY name",
@@ -717,7 +722,11 @@ impl Store {
     }
 
     /// One stored setting.
-    pub fn plugin_setting(&self, id: InstallId, name: &str) -> Result<Option<SettingValue>> {
+    pub fn plugin_setting(
+        &self,
+        id: InstallId,
+        name: &str,
+    ) -> helpdesk_domain::Result<Option<SettingValue>> {
         self.read(|tx| {
             let row = tx
                 .prepare_cached(
@@ -741,7 +750,11 @@ impl Store {
     // ---- key-value store ---------------------------------------------------------------
 
     /// A value from an install's key-value store.
-    pub fn plugin_kv_get(&self, id: InstallId, key: &str) -> Result<Option<Vec<u8>>> {
+    pub fn plugin_kv_get(
+        &self,
+        id: InstallId,
+        key: &str,
+    ) -> helpdesk_domain::Result<Option<Vec<u8>>> {
         self.read(|tx| {
             Ok(tx
                 .prepare_cached("SELECT value FROM plugin_kv WHERE install_id = ?1 AND key = ?2")?
@@ -758,7 +771,7 @@ impl Store {
         key: &str,
         value: &[u8],
         max_bytes: u64,
-    ) -> Result<()> {
+    ) -> helpdesk_domain::Result<()> {
         self.write(|tx| {
             let used: i64 = tx
                 .prepare_cached(
@@ -768,11 +781,12 @@ impl Store {
                 .query_row(params![id.get(), key], |r| r.get(0))?;
             let total = u64::try_from(used).unwrap_or(0) + (key.len() + value.len()) as u64;
             if total > max_bytes {
-                return Err(StoreError::Invalid(ValidationError::TooLong {
+                return Err(ValidationError::TooLong {
                     field: "key-value store",
                     len: usize::try_from(total).unwrap_or(usize::MAX),
                     max: usize::try_from(max_bytes).unwrap_or(usize::MAX),
-                }));
+                }
+                .into());
             }
             tx.prepare_cached(
                 "INSERT INTO plugin_kv (install_id, key, value) VALUES (?1, ?2, ?3)
@@ -784,7 +798,7 @@ impl Store {
     }
 
     /// Removes a key; removing a missing key is not an error.
-    pub fn plugin_kv_delete(&self, id: InstallId, key: &str) -> Result<()> {
+    pub fn plugin_kv_delete(&self, id: InstallId, key: &str) -> helpdesk_domain::Result<()> {
         self.write(|tx| {
             tx.prepare_cached("DELETE FROM plugin_kv WHERE install_id = ?1 AND key = ?2")?
                 .execute(params![id.get(), key])?;
@@ -804,7 +818,7 @@ impl Store {
         missed: u64,
         ack_to: u64,
         now: Timestamp,
-    ) -> Result<()> {
+    ) -> helpdesk_domain::Result<()> {
         self.write(|tx| {
             if missed > 0 {
                 tx.prepare_cached(
@@ -841,7 +855,7 @@ impl Store {
         id: InstallId,
         now: Timestamp,
         limit: usize,
-    ) -> Result<Vec<PendingDelivery>> {
+    ) -> helpdesk_domain::Result<Vec<PendingDelivery>> {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT d.event, d.attempts, d.next_at, d.last_error FROM plugin_deliveries d
@@ -870,7 +884,10 @@ impl Store {
     }
 
     /// Every queued delivery of an install, in sequence order.
-    pub fn queued_deliveries(&self, id: InstallId) -> Result<Vec<PendingDelivery>> {
+    pub fn queued_deliveries(
+        &self,
+        id: InstallId,
+    ) -> helpdesk_domain::Result<Vec<PendingDelivery>> {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT event, attempts, next_at, last_error FROM plugin_deliveries
@@ -889,7 +906,7 @@ impl Store {
     }
 
     /// Records a successful delivery: off the queue, and the failure count back to zero.
-    pub fn delivery_succeeded(&self, id: InstallId, seq: u64) -> Result<()> {
+    pub fn delivery_succeeded(&self, id: InstallId, seq: u64) -> helpdesk_domain::Result<()> {
         self.write(|tx| {
             tx.prepare_cached("DELETE FROM plugin_deliveries WHERE install_id = ?1 AND seq = ?2")?
                 .execute(params![id.get(), i64::try_from(seq).unwrap_or(i64::MAX)])?;
@@ -910,7 +927,7 @@ impl Store {
         now: Timestamp,
         error: &str,
         retry_at: Option<Timestamp>,
-    ) -> Result<u32> {
+    ) -> helpdesk_domain::Result<u32> {
         let seq = i64::try_from(seq).unwrap_or(i64::MAX);
         self.write(|tx| {
             match retry_at {
@@ -946,7 +963,7 @@ impl Store {
     }
 
     /// The dead letters of an install, oldest first.
-    pub fn dead_letters(&self, id: InstallId) -> Result<Vec<DeadLetterRecord>> {
+    pub fn dead_letters(&self, id: InstallId) -> helpdesk_domain::Result<Vec<DeadLetterRecord>> {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT event, attempts, last_error, at FROM plugin_dead_letters
@@ -971,7 +988,7 @@ impl Store {
         id: InstallId,
         seq: Option<u64>,
         now: Timestamp,
-    ) -> Result<usize> {
+    ) -> helpdesk_domain::Result<usize> {
         let seq = seq.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
         self.write(|tx| {
             let n = tx
@@ -991,7 +1008,11 @@ impl Store {
 
     /// Moves an install's outbox consumer back to `after` (clamped to the oldest retained
     /// event), so that the events after it are taken again. Returns the new cursor.
-    pub fn rewind_install_consumer(&self, id: InstallId, after: u64) -> Result<u64> {
+    pub fn rewind_install_consumer(
+        &self,
+        id: InstallId,
+        after: u64,
+    ) -> helpdesk_domain::Result<u64> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
         self.write(|tx| {
             let oldest: Option<i64> =

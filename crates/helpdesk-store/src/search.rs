@@ -107,7 +107,11 @@ fn push_param(params: &mut Vec<Value>, value: Value) -> String {
 
 impl Store {
     /// Runs a search within `scope`. Results reflect every committed write.
-    pub fn search(&self, query: &SearchQuery, scope: &SearchScope) -> Result<SearchPage> {
+    pub fn search(
+        &self,
+        query: &SearchQuery,
+        scope: &SearchScope,
+    ) -> helpdesk_domain::Result<SearchPage> {
         let limits = &self.limits;
         let limit = query.limit.unwrap_or(50);
         if limit == 0 || limit > limits.max_page_size {

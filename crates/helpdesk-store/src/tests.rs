@@ -176,11 +176,11 @@ enum Second {
 fn second_open(first: &Path, second: &Path) -> Second {
     let _first = Store::open(first, &StoreOptions::default()).unwrap();
     match Store::open(second, &StoreOptions::default()) {
-        Err(StoreError::InUse { path }) => {
+        Err(Error::InUse { path }) => {
             assert_eq!(path, second, "the error names the path given");
             Second::InUse
         }
-        Err(StoreError::HardLinked { path, links }) => {
+        Err(Error::HardLinked { path, links }) => {
             assert_eq!((path.as_path(), links), (second, 2));
             Second::HardLinked
         }
@@ -248,16 +248,16 @@ fn a_hard_linked_file_is_refused_by_every_name() {
         std::fs::hard_link(&a, &b).unwrap();
         assert!(matches!(
             Store::open(&b, &StoreOptions::default()),
-            Err(StoreError::HardLinked { links: 2, .. })
+            Err(Error::HardLinked { links: 2, .. })
         ));
         assert!(matches!(
             Store::open(&a, &StoreOptions::default()),
-            Err(StoreError::InUse { .. })
+            Err(Error::InUse { .. })
         ));
     }
     for name in [&a, &b] {
         match Store::open(name, &StoreOptions::default()) {
-            Err(e @ StoreError::HardLinked { .. }) => {
+            Err(e @ Error::HardLinked { .. }) => {
                 let message = e.to_string();
                 assert!(
                     message.contains(&format!("`{}`", name.display())),
@@ -389,7 +389,7 @@ fn a_foreign_database_with_its_wal_is_left_untouched() {
     );
     assert!(matches!(
         Store::open(&path, &StoreOptions::default()),
-        Err(StoreError::NotOurs { .. })
+        Err(Error::NotOurs { .. })
     ));
     let after = (
         std::fs::read(&path).unwrap(),

@@ -12,7 +12,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 
 use crate::Store;
-use crate::error::{Entity, Result, StoreError, not_found, rule};
+use helpdesk_domain::Error;
+
+use crate::error::{Entity, Failure, Result, not_found, rule};
 use crate::history::record;
 use crate::outbox::{NewEvent, append};
 use crate::people::{load_agent, load_department, load_fields, load_requester};
@@ -218,7 +220,7 @@ impl Store {
         at: Timestamp,
         by: &Attribution,
         input: NewTicket,
-    ) -> Result<Ticket> {
+    ) -> helpdesk_domain::Result<Ticket> {
         let input = input.normalize(&self.limits)?;
         self.write(|tx| {
             let defs = load_fields(tx)?;
@@ -401,12 +403,12 @@ impl Store {
     }
 
     /// One ticket with its tags and custom fields.
-    pub fn ticket(&self, id: TicketId) -> Result<Ticket> {
+    pub fn ticket(&self, id: TicketId) -> helpdesk_domain::Result<Ticket> {
         self.read(|tx| load_ticket(tx, id))
     }
 
     /// Applies `update` to the ticket if it is still at `expected_version`; otherwise fails with
-    /// [`StoreError::Conflict`] and changes nothing. An update that changes nothing returns the
+    /// [`Error::Conflict`] and changes nothing. An update that changes nothing returns the
     /// ticket as it is.
     pub fn update_ticket(
         &self,
@@ -415,16 +417,17 @@ impl Store {
         id: TicketId,
         expected_version: u64,
         update: TicketUpdate,
-    ) -> Result<Ticket> {
+    ) -> helpdesk_domain::Result<Ticket> {
         let update = update.normalize(&self.limits)?;
         self.write(|tx| {
             let before = load_ticket(tx, id)?;
             if before.version != expected_version {
-                return Err(StoreError::Conflict {
-                    ticket: id.get(),
+                return Err(Error::Conflict {
+                    ticket: id,
                     expected: expected_version,
                     actual: before.version,
-                });
+                }
+                .into());
             }
             self.apply_update(tx, at, by, before, update)
         })
@@ -648,7 +651,7 @@ impl Store {
         by: &Attribution,
         ticket: TicketId,
         input: NewMessage,
-    ) -> Result<Message> {
+    ) -> helpdesk_domain::Result<Message> {
         let input = input.normalize(&self.limits)?;
         self.write(|tx| {
             let before = load_ticket(tx, ticket)?;
@@ -686,7 +689,11 @@ impl Store {
     }
 
     /// The messages of a ticket, oldest first; internal notes only if `include_notes`.
-    pub fn messages(&self, ticket: TicketId, include_notes: bool) -> Result<Vec<Message>> {
+    pub fn messages(
+        &self,
+        ticket: TicketId,
+        include_notes: bool,
+    ) -> helpdesk_domain::Result<Vec<Message>> {
         self.read(|tx| {
             let exists: Option<i64> = tx.query_row("SELECT id FROM tickets WHERE id = ?1", [ticket.get()], |r| r.get(0)).optional()?;
             exists.ok_or_else(|| not_found(Entity::Ticket, ticket))?;
@@ -716,7 +723,7 @@ impl Store {
     }
 
     /// What ticket `id` was when it was deleted, if it was deleted.
-    pub fn deleted_ticket(&self, id: TicketId) -> Result<Option<DeletedTicket>> {
+    pub fn deleted_ticket(&self, id: TicketId) -> helpdesk_domain::Result<Option<DeletedTicket>> {
         self.read(|tx| {
             Ok(tx
                 .prepare_cached(
@@ -739,7 +746,12 @@ impl Store {
 
     /// Deletes a ticket with its messages, tags and field values. Its history stays, closed by a
     /// `deleted` entry.
-    pub fn delete_ticket(&self, at: Timestamp, by: &Attribution, id: TicketId) -> Result<()> {
+    pub fn delete_ticket(
+        &self,
+        at: Timestamp,
+        by: &Attribution,
+        id: TicketId,
+    ) -> helpdesk_domain::Result<()> {
         self.write(|tx| {
             let ticket = load_ticket(tx, id)?;
             tx.prepare_cached("DELETE FROM search_index WHERE ticket_id = ?1")?
@@ -780,7 +792,7 @@ impl Store {
         at: Timestamp,
         by: &Attribution,
         tickets: Vec<ImportTicket>,
-    ) -> Result<Vec<TicketId>> {
+    ) -> helpdesk_domain::Result<Vec<TicketId>> {
         let max = self.limits.max_import_batch;
         if tickets.len() > max {
             return Err(ValidationError::TooMany {
@@ -806,7 +818,7 @@ impl Store {
                 let t = self
                     .insert_ticket(tx, at, created, by, ticket, messages, &defs, true)
                     .map_err(|e| match e {
-                        StoreError::Invalid(v) => imported(i, v),
+                        Failure::Core(Error::Invalid(v)) => imported(i, v),
                         other => other,
                     })?;
                 ids.push(t.id);
@@ -817,11 +829,12 @@ impl Store {
 }
 
 /// Names the position of a bad ticket in an import.
-fn imported(index: usize, e: ValidationError) -> StoreError {
-    StoreError::Invalid(ValidationError::Malformed {
+fn imported(index: usize, e: ValidationError) -> Failure {
+    ValidationError::Malformed {
         field: "import",
         reason: format!("ticket #{index}: {e}"),
-    })
+    }
+    .into()
 }
 
 /// Unassigns the tickets of `department` assigned to `agent`, who has just left it.

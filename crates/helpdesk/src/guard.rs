@@ -106,7 +106,10 @@ impl Helpdesk {
             Err(helpdesk_authz::DenyReason::UnknownAgent { .. }) => {
                 Err(not_found(Entity::Agent, id))
             }
-            Err(reason) => Err(Error::Denied(Denied::engine(reason, local.policy.clone()))),
+            Err(reason) => Err(Error::Denied(crate::error::engine_denied(
+                reason,
+                local.policy.clone(),
+            ))),
         })
     }
 }
@@ -128,7 +131,7 @@ pub(crate) fn decide(
     }
     match local.policy.decide(&p.subject, action, resource) {
         Decision::Allow => Ok(()),
-        Decision::Deny(reason) => Err(Denied::engine(reason, local.policy.clone())),
+        Decision::Deny(reason) => Err(crate::error::engine_denied(reason, local.policy.clone())),
     }
 }
 
@@ -271,9 +274,10 @@ impl Guard<'_> {
     pub(crate) fn allow(&self, action: Action, resource: &Resource) -> Result<()> {
         match self.decide(action, resource) {
             Decision::Allow => Ok(()),
-            Decision::Deny(reason) => {
-                Err(Error::Denied(Denied::engine(reason, self.policy.clone())))
-            }
+            Decision::Deny(reason) => Err(Error::Denied(crate::error::engine_denied(
+                reason,
+                self.policy.clone(),
+            ))),
         }
     }
 
@@ -532,11 +536,11 @@ impl Guard<'_> {
                 }
                 Resource::Ticket(attrs(&ticket))
             }
-            Err(helpdesk_store::StoreError::NotFound { .. }) => match store.deleted_ticket(id)? {
+            Err(Error::NotFound { .. }) => match store.deleted_ticket(id)? {
                 Some(deleted) if self.sees_internal() => Resource::Ticket(deleted_attrs(&deleted)),
                 _ => return Err(missing()),
             },
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
         if self.decide(Action::TicketRead, &resource).is_allowed() {
             Ok(())
@@ -701,9 +705,9 @@ impl Guard<'_> {
             Err(helpdesk_authz::DenyReason::UnknownAgent { .. }) => {
                 Err(not_found(Entity::Agent, agent))
             }
-            Err(reason @ helpdesk_authz::DenyReason::AppIdentity { .. }) => {
-                Err(Error::Denied(Denied::engine(reason, self.policy.clone())))
-            }
+            Err(reason @ helpdesk_authz::DenyReason::AppIdentity { .. }) => Err(Error::Denied(
+                crate::error::engine_denied(reason, self.policy.clone()),
+            )),
             // A disabled agent may be bound; requests refuse it while it stays disabled.
             _ => Ok(()),
         }
@@ -790,13 +794,11 @@ impl Guard<'_> {
             let store = self.helpdesk.store();
             let resource = match store.ticket(id) {
                 Ok(ticket) => Resource::Ticket(attrs(&ticket)),
-                Err(helpdesk_store::StoreError::NotFound { .. }) => {
-                    match store.deleted_ticket(id)? {
-                        Some(deleted) => Resource::Ticket(deleted_attrs(&deleted)),
-                        None => return Ok(false),
-                    }
-                }
-                Err(e) => return Err(e.into()),
+                Err(Error::NotFound { .. }) => match store.deleted_ticket(id)? {
+                    Some(deleted) => Resource::Ticket(deleted_attrs(&deleted)),
+                    None => return Ok(false),
+                },
+                Err(e) => return Err(e),
             };
             return Ok(self.decide(Action::TicketRead, &resource).is_allowed());
         }

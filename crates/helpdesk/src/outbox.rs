@@ -14,34 +14,33 @@ impl Helpdesk {
     /// key or token it acts through): another principal's of the same name is another consumer.
     pub fn register_consumer(&self, p: &Principal, name: &str, start: StartFrom) -> Result<u64> {
         let owner = self.guard(p)?.consumer_owner()?;
-        Ok(self
-            .store()
-            .register_consumer(owner, name, self.now(), start)?)
+        self.store()
+            .register_consumer(owner, name, self.now(), start)
     }
 
     /// Removes one of the principal's outbox consumers (see
     /// [`register_consumer`](Self::register_consumer)).
     pub fn remove_consumer(&self, p: &Principal, name: &str) -> Result<()> {
         let owner = self.guard(p)?.consumer_owner()?;
-        Ok(self.store().remove_consumer(owner, name)?)
+        self.store().remove_consumer(owner, name)
     }
 
     /// The next events for one of the principal's consumers, at most `limit`, without moving its
     /// cursor (see [`register_consumer`](Self::register_consumer)).
     pub fn read_events(&self, p: &Principal, consumer: &str, limit: usize) -> Result<EventBatch> {
         let owner = self.guard(p)?.consumer_owner()?;
-        Ok(self.store().read_events(owner, consumer, limit)?)
+        self.store().read_events(owner, consumer, limit)
     }
 
     /// Acknowledges every event up to `seq` for one of the principal's consumers.
     pub fn ack_events(&self, p: &Principal, consumer: &str, seq: u64) -> Result<()> {
         let owner = self.guard(p)?.consumer_owner()?;
-        Ok(self.store().ack_events(owner, consumer, seq)?)
+        self.store().ack_events(owner, consumer, seq)
     }
 
     /// The principal's consumers with their cursors and lag.
     pub fn consumers(&self, p: &Principal) -> Result<Vec<ConsumerInfo>> {
         let owner = self.guard(p)?.consumer_owner()?;
-        Ok(self.store().consumers(owner)?)
+        self.store().consumers(owner)
     }
 }

@@ -58,13 +58,13 @@ impl Helpdesk {
     /// One agent (`agents.read` or `agents.manage`).
     pub fn agent(&self, p: &Principal, id: AgentId) -> Result<Agent> {
         self.guard(p)?.see(Action::AgentRead, Action::AgentManage)?;
-        Ok(self.store().agent(id)?)
+        self.store().agent(id)
     }
 
     /// Every agent (`agents.read` or `agents.manage`).
     pub fn agents(&self, p: &Principal) -> Result<Vec<Agent>> {
         self.guard(p)?.see(Action::AgentRead, Action::AgentManage)?;
-        Ok(self.store().agents()?)
+        self.store().agents()
     }
 
     /// Creates a role from scope names such as `tickets.read` (`roles.manage`; a
@@ -150,7 +150,7 @@ impl Helpdesk {
     pub fn departments(&self, p: &Principal) -> Result<Vec<Department>> {
         self.guard(p)?
             .see(Action::DepartmentRead, Action::DepartmentManage)?;
-        Ok(self.store().departments()?)
+        self.store().departments()
     }
 
     /// Makes an agent a member of a department at `level`, or changes its level there
@@ -206,22 +206,21 @@ impl Helpdesk {
     pub fn organizations(&self, p: &Principal) -> Result<Vec<Organization>> {
         self.guard(p)?
             .see(Action::RequesterRead, Action::RequesterManage)?;
-        Ok(self.store().organizations()?)
+        self.store().organizations()
     }
 
     /// Creates a requester (`requesters.manage`).
     pub fn create_requester(&self, p: &Principal, requester: NewRequester) -> Result<Requester> {
         self.guard(p)?.allow_global(Action::RequesterManage)?;
-        Ok(self
-            .store()
-            .create_requester(self.now(), &p.attribution(), requester)?)
+        self.store()
+            .create_requester(self.now(), &p.attribution(), requester)
     }
 
     /// One requester (`requesters.read` or `requesters.manage`; a requester may always read
     /// themselves).
     pub fn requester(&self, p: &Principal, id: RequesterId) -> Result<Requester> {
         self.guard(p)?.requester(id)?;
-        Ok(self.store().requester(id)?)
+        self.store().requester(id)
     }
 
     /// Defines a custom ticket field (`fields.manage`).
@@ -231,9 +230,8 @@ impl Helpdesk {
         field: NewFieldDefinition,
     ) -> Result<FieldDefinition> {
         self.guard(p)?.allow_global(Action::FieldManage)?;
-        Ok(self
-            .store()
-            .create_field(self.now(), &p.attribution(), field)?)
+        self.store()
+            .create_field(self.now(), &p.attribution(), field)
     }
 
     /// The custom field definitions the principal may see (requesters: not agent-only ones).

@@ -98,10 +98,11 @@ fn compile(data: PolicyData) -> Result<Policy> {
             shared_tickets: o.shared_tickets,
         })
         .collect();
-    Ok(Policy::build(PolicyInput {
+    Policy::build(PolicyInput {
         roles,
         agents,
         departments,
         organizations,
-    })?)
+    })
+    .map_err(crate::error::policy_error)
 }

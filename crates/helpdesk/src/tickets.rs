@@ -66,9 +66,7 @@ impl Helpdesk {
         let g = self.guard(p)?;
         let ticket = g.readable_ticket(id)?;
         g.on_ticket(Action::TicketDelete, &ticket)?;
-        Ok(self
-            .store()
-            .delete_ticket(self.now(), &p.attribution(), id)?)
+        self.store().delete_ticket(self.now(), &p.attribution(), id)
     }
 
     /// Posts a public reply (`tickets.reply`) or an internal note (`tickets.note`).
@@ -131,8 +129,7 @@ impl Helpdesk {
                 g.message(m.kind, m.author, &future, t.ticket.requester)?;
             }
         }
-        Ok(self
-            .store()
-            .import_tickets(self.now(), &p.attribution(), tickets)?)
+        self.store()
+            .import_tickets(self.now(), &p.attribution(), tickets)
     }
 }

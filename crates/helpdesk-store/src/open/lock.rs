@@ -4,7 +4,9 @@ use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Result, StoreError};
+use helpdesk_domain::Error;
+
+use crate::error::Result;
 
 /// Dangling symlinks followed one after another at most, as the kernel's own limit on Linux.
 const MAX_LINKS: usize = 40;
@@ -17,7 +19,7 @@ const MAX_LINKS: usize = 40;
 pub(super) fn resolve(given: &Path) -> Result<PathBuf> {
     let failed = |path: &Path| {
         let path = path.to_owned();
-        move |source| StoreError::Io { path, source }
+        move |source| crate::error::io(&path, source)
     };
     let mut path = given.to_owned();
     for _ in 0..=MAX_LINKS {
@@ -57,10 +59,7 @@ pub(super) fn lock(file: &Path, given: &Path) -> Result<File> {
     let mut lock_path = file.as_os_str().to_owned();
     lock_path.push(".lock");
     let lock_path = PathBuf::from(lock_path);
-    let io = |source| StoreError::Io {
-        path: lock_path.clone(),
-        source,
-    };
+    let io = |source| crate::error::io(&lock_path, source);
     let lock = OpenOptions::new()
         .read(true)
         .write(true)
@@ -70,9 +69,10 @@ pub(super) fn lock(file: &Path, given: &Path) -> Result<File> {
         .map_err(io)?;
     match lock.try_lock() {
         Ok(()) => Ok(lock),
-        Err(TryLockError::WouldBlock) => Err(StoreError::InUse {
+        Err(TryLockError::WouldBlock) => Err(Error::InUse {
             path: given.to_owned(),
-        }),
+        }
+        .into()),
         Err(TryLockError::Error(e)) => Err(io(e)),
     }
 }
@@ -85,18 +85,16 @@ pub(super) fn refuse_hard_links(file: &Path, given: &Path) -> Result<()> {
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(source) => {
-            return Err(StoreError::Io {
-                path: given.to_owned(),
-                source,
-            });
+            return Err(crate::error::io(given, source));
         }
     };
     let links = names(&meta);
     if links > 1 {
-        return Err(StoreError::HardLinked {
+        return Err(Error::HardLinked {
             path: given.to_owned(),
             links,
-        });
+        }
+        .into());
     }
     Ok(())
 }

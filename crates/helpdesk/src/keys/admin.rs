@@ -18,7 +18,7 @@ use helpdesk_domain::{
     ActAs, Attribution, Entity, KeyId, KeyKind, Network, Timestamp, TokenId, ValidationError,
 };
 use helpdesk_store::{
-    InstallKeyChange, KeyRecord, KeyRecordUpdate, NewKeyRecord, NewTokenRecord, Store, StoreError,
+    InstallKeyChange, KeyRecord, KeyRecordUpdate, NewKeyRecord, NewTokenRecord, Store,
 };
 
 use super::log::to_request;
@@ -341,7 +341,7 @@ impl Helpdesk {
     /// Writes the request logs kept in memory to the database (see
     /// [`SystemHandle::flush_key_logs`]).
     pub(crate) fn flush_key_logs(&self) -> Result<()> {
-        Ok(self.inner.keys.flush(self.store())?)
+        self.inner.keys.flush(self.store())
     }
 
     /// Mints an access token with the key `p` was authenticated with (no token). An agent key
@@ -469,7 +469,7 @@ impl Helpdesk {
     /// [`administer`]: Self::administer
     pub(crate) fn with_key_change<T>(
         &self,
-        write: impl FnOnce(&Store) -> Result<(T, InstallKeyChange), StoreError>,
+        write: impl FnOnce(&Store) -> Result<(T, InstallKeyChange)>,
     ) -> Result<T> {
         self.administer(|store, state| {
             let (value, change) = write(store)?;

@@ -26,7 +26,6 @@ use helpdesk_credentials::{
     Tag, Verification,
 };
 use helpdesk_domain::{ActAs, Actor, Clock, KeyId, Network, Reading, Timestamp, TokenId};
-use helpdesk_store::StoreError;
 
 use super::log::{KeyLog, Label, LogEntry};
 use super::state::{GateId, KeySnap, KeyState, TokenSnap, Verdict, Which};
@@ -334,7 +333,7 @@ impl Helpdesk {
             }
             ActAs::Requester(id) => match self.store().requester(id) {
                 Ok(requester) => requester.organization,
-                Err(StoreError::NotFound { .. }) => {
+                Err(crate::error::Error::NotFound { .. }) => {
                     return Err(AuthError::UnknownPerson { person });
                 }
                 Err(e) => return Err(AuthError::internal(e)),

@@ -27,7 +27,7 @@ use helpdesk_credentials::{
     VerifyGate,
 };
 use helpdesk_domain::{ActAs, IdMap, KeyId, KeyKind, Network, Timestamp, TokenId, ValidationError};
-use helpdesk_store::{KeyRecord, Store, StoreError, TokenRecord};
+use helpdesk_store::{KeyRecord, Store, TokenRecord};
 use parking_lot::Mutex;
 
 use super::log::{KeyLog, LOG_LEN};
@@ -428,7 +428,7 @@ impl KeyState {
     }
 
     /// Writes the unflushed request-log entries of every key in one transaction.
-    pub(crate) fn flush(&self, store: &Store) -> Result<(), StoreError> {
+    pub(crate) fn flush(&self, store: &Store) -> Result<()> {
         let _one = self.flush.lock();
         let keys = self.keys.load_full();
         let mut records = Vec::new();

@@ -297,7 +297,7 @@ impl Helpdesk {
                 }
             }
         };
-        Ok(self.store().requeue_dead_letters(id, seq, self.now())?)
+        self.store().requeue_dead_letters(id, seq, self.now())
     }
 
     /// Replays events from an outbox sequence number (`plugins.manage`, within what the
@@ -308,7 +308,7 @@ impl Helpdesk {
         let g = self.guard(p)?;
         g.allow_global(Action::PluginManage)?;
         self.managed_install(&g, id)?;
-        Ok(self.store().rewind_install_consumer(id, after)?)
+        self.store().rewind_install_consumer(id, after)
     }
 
     /// The principal install `record` acts as, with its key as it is now.

@@ -25,7 +25,7 @@ impl Helpdesk {
     ) -> Result<Option<Vec<u8>>> {
         self.own_install(p, id)?;
         check_kv_key(key)?;
-        Ok(self.store().plugin_kv_get(id, key)?)
+        self.store().plugin_kv_get(id, key)
     }
 
     /// Stores a value in the install's own key-value store, within its `kv-bytes` limit.
@@ -38,16 +38,15 @@ impl Helpdesk {
     ) -> Result<()> {
         let install = self.own_install(p, id)?;
         check_kv_key(key)?;
-        Ok(self
-            .store()
-            .plugin_kv_set(id, key, value, install.manifest.limits.kv_bytes)?)
+        self.store()
+            .plugin_kv_set(id, key, value, install.manifest.limits.kv_bytes)
     }
 
     /// Removes a key from the install's own key-value store.
     pub fn plugin_kv_delete(&self, p: &Principal, id: InstallId, key: &str) -> Result<()> {
         self.own_install(p, id)?;
         check_kv_key(key)?;
-        Ok(self.store().plugin_kv_delete(id, key)?)
+        self.store().plugin_kv_delete(id, key)
     }
 }
 

@@ -142,7 +142,7 @@ impl Helpdesk {
     }
 
     pub(super) fn install_record(&self, id: InstallId) -> Result<InstallRecord> {
-        Ok(self.store().install(id)?)
+        self.store().install(id)
     }
 
     /// Install `id`, which the guard's principal (holding `plugins.manage`) may change.
@@ -222,7 +222,7 @@ impl Helpdesk {
     pub fn plugin_wasm(&self, p: &Principal, id: InstallId) -> Result<Vec<u8>> {
         self.guard(p)?.allow_global(Action::PluginManage)?;
         let record = self.install_record(id)?;
-        Ok(self.store().plugin_wasm(&record.wasm_hash)?)
+        self.store().plugin_wasm(&record.wasm_hash)
     }
 
     /// Sets an install's state and its key's enabled flag with it, recorded as made by `by`,

@@ -127,9 +127,8 @@ impl Helpdesk {
                 Some(SettingValue::Secret(key.seal(id, name, v)?))
             }
         };
-        Ok(self
-            .store()
-            .set_plugin_setting(self.now(), id, name, stored)?)
+        self.store()
+            .set_plugin_setting(self.now(), id, name, stored)
     }
 
     /// The declared settings of an install with their values (`plugins.manage`, or the install

@@ -212,6 +212,91 @@ impl<'de> Deserialize<'de> for Network {
     }
 }
 
+/// How the authentication of a logged request ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestOutcome {
+    /// `accepted`: a principal was returned.
+    Accepted,
+    /// `invalid_credentials`: the secret or token was wrong.
+    InvalidCredentials,
+    /// `too_many_attempts`: refused by the limits on secret verifications.
+    TooManyAttempts,
+    /// `key_disabled`
+    KeyDisabled,
+    /// `key_expired`
+    KeyExpired,
+    /// `token_expired`
+    TokenExpired,
+    /// `address_not_allowed`: the source address is outside the key's networks.
+    AddressNotAllowed,
+    /// `act_as_refused`: the person to act as was not allowed or not named.
+    ActAsRefused,
+    /// `person_unavailable`: the person does not exist or is disabled.
+    PersonUnavailable,
+    /// `failed`: the credential could not be checked (a server-side failure).
+    Failed,
+}
+
+impl RequestOutcome {
+    /// Every outcome, in the order of [`index`](Self::index).
+    pub const ALL: [Self; 10] = [
+        Self::Accepted,
+        Self::InvalidCredentials,
+        Self::TooManyAttempts,
+        Self::KeyDisabled,
+        Self::KeyExpired,
+        Self::TokenExpired,
+        Self::AddressNotAllowed,
+        Self::ActAsRefused,
+        Self::PersonUnavailable,
+        Self::Failed,
+    ];
+
+    /// The position of the outcome in [`ALL`](Self::ALL).
+    pub const fn index(self) -> usize {
+        match self {
+            Self::Accepted => 0,
+            Self::InvalidCredentials => 1,
+            Self::TooManyAttempts => 2,
+            Self::KeyDisabled => 3,
+            Self::KeyExpired => 4,
+            Self::TokenExpired => 5,
+            Self::AddressNotAllowed => 6,
+            Self::ActAsRefused => 7,
+            Self::PersonUnavailable => 8,
+            Self::Failed => 9,
+        }
+    }
+
+    /// The stable name, such as `accepted`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::TooManyAttempts => "too_many_attempts",
+            Self::KeyDisabled => "key_disabled",
+            Self::KeyExpired => "key_expired",
+            Self::TokenExpired => "token_expired",
+            Self::AddressNotAllowed => "address_not_allowed",
+            Self::ActAsRefused => "act_as_refused",
+            Self::PersonUnavailable => "person_unavailable",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The outcome with this stable name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == name)
+    }
+}
+
+impl fmt::Display for RequestOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

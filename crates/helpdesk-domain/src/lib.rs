@@ -31,7 +31,7 @@ pub use ids::{
     AgentId, DepartmentId, FieldId, HistoryId, InstallId, KeyId, MessageId, OrganizationId,
     RequesterId, RoleId, TicketId, TokenId,
 };
-pub use keys::{ActAs, KeyKind, Network};
+pub use keys::{ActAs, KeyKind, Network, RequestOutcome};
 pub use outbox::{ConsumerInfo, EventBatch, StartFrom};
 pub use people::{
     Agent, AgentUpdate, Department, Membership, NewAgent, NewRequester, Organization, Requester,

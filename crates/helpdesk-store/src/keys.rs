@@ -6,10 +6,12 @@
 //! hands whole batches to [`Store::append_key_requests`].
 
 use std::fmt;
+use std::net::IpAddr;
 
 use helpdesk_domain::{
     ActAs, AgentId, Attribution, Change, EventKind, HistoryField, HistorySubject, HistoryValue,
-    KeyId, KeyKind, Network, RequesterId, Scopes, Timestamp, TokenId, normalize_name,
+    KeyId, KeyKind, Network, RequestOutcome, RequesterId, Scopes, Timestamp, TokenId,
+    normalize_name,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
@@ -18,7 +20,9 @@ use crate::Store;
 use crate::error::{Entity, Result, not_found, rule};
 use crate::history::{record, record_sets};
 use crate::people::{load_agent, load_requester};
-use crate::row::{bad_code, networks_text, read_networks, read_scopes, scope_names, scopes_text};
+use crate::row::{
+    bad_code, bad_text, networks_text, read_networks, read_scopes, scope_names, scopes_text,
+};
 
 /// An API key as stored. The hashes are argon2id PHC strings, never the secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -199,10 +203,10 @@ pub struct KeyLogRecord {
     pub actor: Option<ActAs>,
     /// The access token used, if any.
     pub token: Option<TokenId>,
-    /// The outcome's stable name.
-    pub outcome: String,
-    /// The request's source address, as text.
-    pub source_ip: Option<String>,
+    /// How authentication ended.
+    pub outcome: RequestOutcome,
+    /// The request's source address, if the application gave one.
+    pub source_ip: Option<IpAddr>,
 }
 
 const KEY_COLUMNS: &str = "id, description, kind, agent_id, default_agent_id, admin_functions, \
@@ -214,6 +218,20 @@ const TOKEN_COLUMNS: &str = "id, key_id, key_generation, agent_id, requester_id,
 
 const AGENT_KEY: i64 = 1;
 const SUPERUSER_KEY: i64 = 2;
+
+/// A logged outcome by its stable name; another name means the row is damaged.
+fn read_outcome(r: &Row<'_>, col: usize) -> rusqlite::Result<RequestOutcome> {
+    let name: String = r.get(col)?;
+    RequestOutcome::from_name(&name)
+        .ok_or_else(|| bad_text(col, format!("unknown outcome `{name}`")))
+}
+
+/// A logged source address; one that does not parse means the row is damaged.
+fn read_ip(r: &Row<'_>, col: usize) -> rusqlite::Result<Option<IpAddr>> {
+    let text: Option<String> = r.get(col)?;
+    text.map(|ip| ip.parse().map_err(|e| bad_text(col, e)))
+        .transpose()
+}
 
 fn read_u64(r: &Row<'_>, col: usize) -> rusqlite::Result<u64> {
     let value: i64 = r.get(col)?;
@@ -877,8 +895,8 @@ impl Store {
                     kind,
                     id,
                     entry.token.map(TokenId::get),
-                    entry.outcome,
-                    entry.source_ip,
+                    entry.outcome.as_str(),
+                    entry.source_ip.map(|ip| ip.to_string()),
                 ])?;
                 if !keys.contains(&entry.key) {
                     keys.push(entry.key);
@@ -917,8 +935,8 @@ impl Store {
                     operation: r.get(2)?,
                     actor,
                     token: r.get::<_, Option<i64>>(5)?.map(TokenId::new),
-                    outcome: r.get(6)?,
-                    source_ip: r.get(7)?,
+                    outcome: read_outcome(r, 6)?,
+                    source_ip: read_ip(r, 7)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -982,8 +1000,8 @@ mod tests {
             operation: "request".into(),
             actor: None,
             token: None,
-            outcome: "accepted".into(),
-            source_ip: Some("10.1.2.3".into()),
+            outcome: RequestOutcome::Accepted,
+            source_ip: Some("10.1.2.3".parse().unwrap()),
         }
     }
 

@@ -104,6 +104,9 @@ pub(crate) fn networks_text(networks: &[Network]) -> String {
 }
 
 /// A stored text that does not parse as what its column holds.
-fn bad_text(col: usize, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, Box::new(e))
+pub(crate) fn bad_text(
+    col: usize,
+    e: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, e.into())
 }

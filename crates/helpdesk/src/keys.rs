@@ -17,7 +17,7 @@ use helpdesk_domain::{
 };
 
 use helpdesk_authz::Scopes;
-pub use helpdesk_domain::{ActAs, KeyKind, Network};
+pub use helpdesk_domain::{ActAs, KeyKind, Network, RequestOutcome};
 pub(crate) use state::KeyState;
 
 /// An API key as administrators see it: everything but the secret, which is shown only once.
@@ -267,74 +267,6 @@ pub struct KeyRequest {
     pub outcome: RequestOutcome,
     /// The source address the application reported.
     pub source_ip: Option<IpAddr>,
-}
-
-/// How the authentication of a logged request ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RequestOutcome {
-    /// `accepted`: a principal was returned.
-    Accepted,
-    /// `invalid_credentials`: the secret or token was wrong.
-    InvalidCredentials,
-    /// `too_many_attempts`: refused by the limits on secret verifications.
-    TooManyAttempts,
-    /// `key_disabled`
-    KeyDisabled,
-    /// `key_expired`
-    KeyExpired,
-    /// `token_expired`
-    TokenExpired,
-    /// `address_not_allowed`: the source address is outside the key's networks.
-    AddressNotAllowed,
-    /// `act_as_refused`: the person to act as was not allowed or not named.
-    ActAsRefused,
-    /// `person_unavailable`: the person does not exist or is disabled.
-    PersonUnavailable,
-    /// `failed`: the credential could not be checked (a server-side failure).
-    Failed,
-}
-
-impl RequestOutcome {
-    const ALL: [Self; 10] = [
-        Self::Accepted,
-        Self::InvalidCredentials,
-        Self::TooManyAttempts,
-        Self::KeyDisabled,
-        Self::KeyExpired,
-        Self::TokenExpired,
-        Self::AddressNotAllowed,
-        Self::ActAsRefused,
-        Self::PersonUnavailable,
-        Self::Failed,
-    ];
-
-    /// The stable name, such as `accepted`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Accepted => "accepted",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::TooManyAttempts => "too_many_attempts",
-            Self::KeyDisabled => "key_disabled",
-            Self::KeyExpired => "key_expired",
-            Self::TokenExpired => "token_expired",
-            Self::AddressNotAllowed => "address_not_allowed",
-            Self::ActAsRefused => "act_as_refused",
-            Self::PersonUnavailable => "person_unavailable",
-            Self::Failed => "failed",
-        }
-    }
-
-    /// The outcome with this stable name.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|o| o.as_str() == name)
-    }
-}
-
-impl fmt::Display for RequestOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// The attributes of a ticket that permission decisions depend on, for

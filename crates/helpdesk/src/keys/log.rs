@@ -117,7 +117,7 @@ impl LogEntry {
                 (u64::from(*len), Some(words))
             }
         };
-        let meta = outcome_index(self.outcome)
+        let meta = (self.outcome.index() as u64)
             | actor_kind << 8
             | ip_kind << 10
             | u64::from(self.token.is_some()) << 12
@@ -172,22 +172,6 @@ impl LogEntry {
             outcome,
             source_ip,
         })
-    }
-}
-
-/// The position of `outcome` in [`RequestOutcome::ALL`] (a test checks that they agree).
-fn outcome_index(outcome: RequestOutcome) -> u64 {
-    match outcome {
-        RequestOutcome::Accepted => 0,
-        RequestOutcome::InvalidCredentials => 1,
-        RequestOutcome::TooManyAttempts => 2,
-        RequestOutcome::KeyDisabled => 3,
-        RequestOutcome::KeyExpired => 4,
-        RequestOutcome::TokenExpired => 5,
-        RequestOutcome::AddressNotAllowed => 6,
-        RequestOutcome::ActAsRefused => 7,
-        RequestOutcome::PersonUnavailable => 8,
-        RequestOutcome::Failed => 9,
     }
 }
 
@@ -436,8 +420,8 @@ fn record(key: KeyId, seq: u64, entry: &LogEntry) -> KeyLogRecord {
         operation: entry.operation.as_str().to_owned(),
         actor: entry.actor,
         token: entry.token,
-        outcome: entry.outcome.as_str().to_owned(),
-        source_ip: entry.source_ip.map(|ip| ip.to_string()),
+        outcome: entry.outcome,
+        source_ip: entry.source_ip,
     }
 }
 
@@ -449,8 +433,8 @@ pub(crate) fn to_request(record: KeyLogRecord) -> KeyRequest {
         operation: record.operation,
         actor: record.actor,
         token: record.token,
-        outcome: RequestOutcome::from_name(&record.outcome).unwrap_or(RequestOutcome::Failed),
-        source_ip: record.source_ip.and_then(|ip| ip.parse().ok()),
+        outcome: record.outcome,
+        source_ip: record.source_ip,
     }
 }
 
@@ -509,7 +493,7 @@ mod tests {
             entry(7),
         ];
         for (index, outcome) in RequestOutcome::ALL.into_iter().enumerate() {
-            assert_eq!(outcome_index(outcome), index as u64);
+            assert_eq!(outcome.index(), index);
             let case = LogEntry {
                 outcome,
                 ..entry(1)

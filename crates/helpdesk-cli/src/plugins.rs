@@ -31,6 +31,7 @@ fn installs_table(installs: &[helpdesk::Install]) -> Table {
         "app agent",
         "key",
         "granted",
+        "missed events",
     ]);
     for i in installs {
         t.row(vec![
@@ -41,6 +42,7 @@ fn installs_table(installs: &[helpdesk::Install]) -> Table {
             i.app_agent.to_string(),
             i.key.map(|k| k.to_string()).unwrap_or_else(|| "-".into()),
             i.granted.to_string(),
+            i.missed_events.to_string(),
         ]);
     }
     t
@@ -50,6 +52,7 @@ fn install_json(i: &helpdesk::Install) -> serde_json::Value {
     json!({
         "id": i.id, "plugin": i.manifest.id, "version": i.manifest.version, "state": state(&i.state),
         "app_agent": i.app_agent, "key": i.key, "granted": i.granted.iter().map(|a| a.name()).collect::<Vec<_>>(),
+        "missed_events": i.missed_events,
     })
 }
 

@@ -12,7 +12,7 @@
 //! stored request.
 //!
 //! Durability trade: entries reach the database when a key is administered, when a log is read,
-//! on [`Helpdesk::flush_key_logs`](crate::Helpdesk::flush_key_logs) and when the helpdesk closes.
+//! on [`SystemHandle::flush_key_logs`](crate::SystemHandle::flush_key_logs) and when the helpdesk closes.
 //! A crash loses the entries since the last flush. The log is a diagnostic aid; the audit trail
 //! of changes is the history, which records the key and token of every change transactionally.
 

@@ -1,7 +1,8 @@
 //! Unit tests of the store: opening, migrations, and invariants that the facade cannot see.
 
 use helpdesk_domain::{
-    Actor, Attribution, NewAgent, NewRequester, NewTicket, StartFrom, Timestamp,
+    Actor, AgentId, Attribution, DepartmentId, InstallId, NewAgent, NewRequester, NewTicket,
+    StartFrom, TicketId, Timestamp,
 };
 
 use super::*;
@@ -396,4 +397,65 @@ fn a_foreign_database_with_its_wal_is_left_untouched() {
         std::fs::read(wal_of(&path)).unwrap(),
     );
     assert!(before == after, "the file or its WAL changed");
+}
+
+/// A database of the version before the rules' (3) upgrades with what the rules need
+/// remembered: the app identity of a live install and of an uninstalled one, the install's
+/// queue in the core's namespace, other consumers as the system's, and a deleted ticket's
+/// department from its event.
+#[test]
+fn version_3_databases_are_upgraded_with_what_the_rules_remember() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        for migration in &schema::MIGRATIONS[..3] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.execute_batch(&format!(
+            "PRAGMA application_id = {}; PRAGMA user_version = 3;
+             INSERT INTO agents (id, name, email, email_norm, active, admin, created_at, updated_at)
+                 VALUES (1, 'Ada', 'ada@x', 'ada@x', 1, 1, 0, 0),
+                        (2, 'Live (app)', 'app-1@plugins.invalid', 'app-1@plugins.invalid', 1, 1, 0, 0),
+                        (3, 'Gone (app)', 'app-2@plugins.invalid', 'app-2@plugins.invalid', 0, 1, 0, 0);
+             INSERT INTO plugin_wasm (hash, bytes, created_at) VALUES ('h', x'00', 0);
+             INSERT INTO plugin_installs (id, plugin_id, version, manifest, wasm_hash, granted,
+                     app_agent_id, state, installed_by_kind, installed_at, updated_at)
+                 VALUES (1, 'live', '1', '{{}}', 'h', '', 2, 0, 0, 0, 0);
+             INSERT INTO outbox (seq, kind, at, by_kind, ticket_id, department_id, data)
+                 VALUES (1, 'plugin.installed', 0, 0, NULL, NULL, '{{\"install\": 2, \"agent\": 3}}'),
+                        (2, 'ticket.deleted', 5, 0, 77, 4, '{{\"ticket\": 77}}');
+             INSERT INTO outbox_consumers (name, cursor, created_at)
+                 VALUES ('plugin-1', 0, 0), ('crm', 1, 0);",
+            schema::APPLICATION_ID
+        ))
+        .unwrap();
+    }
+    let store = Store::open(&path, &StoreOptions::default()).unwrap();
+    let app = |id| store.agent(AgentId::new(id)).unwrap().app_install;
+    assert_eq!(app(1), None);
+    assert_eq!(app(2), Some(InstallId::new(1)), "a live install's identity");
+    assert_eq!(
+        app(3),
+        Some(InstallId::new(2)),
+        "an uninstalled one's, from its event"
+    );
+    let deleted = store.deleted_ticket(TicketId::new(77)).unwrap().unwrap();
+    assert_eq!(deleted.department, DepartmentId::new(4));
+    assert_eq!(deleted.requester, None);
+    assert!(
+        store
+            .read_events(ConsumerOwner::Core, "plugin-1", 10)
+            .is_ok(),
+        "the install's queue is the core's"
+    );
+    assert!(
+        store
+            .read_events(ConsumerOwner::System, "plugin-1", 10)
+            .is_err()
+    );
+    let crm = store.consumers(ConsumerOwner::System).unwrap();
+    assert_eq!(crm.len(), 1);
+    assert_eq!((crm[0].name.as_str(), crm[0].cursor), ("crm", 1));
+    assert_eq!(store.delivery_key().unwrap().len(), 16);
 }

@@ -6,6 +6,7 @@ mod gate;
 mod history;
 mod inputs;
 mod keys;
+mod matrix;
 mod outbox;
 mod people;
 mod permissions;

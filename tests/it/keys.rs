@@ -2114,6 +2114,16 @@ fn a_held_principal_is_refused_once_its_credential_changes() -> anyhow::Result<(
     let held = auth(&f, &code.authorization())?;
     let minted = f.desk.mint_token(&held, NewToken::for_agent(f.ann.id))?;
     let held_token = auth(&f, &minted.token.authorization())?;
+    // A new description grants nothing new and takes nothing away: nothing is revoked.
+    let described = KeyUpdate {
+        description: Some("Ann's nightly sync".into()),
+        ..KeyUpdate::default()
+    };
+    f.desk.update_key(&f.root, code.id(), described)?;
+    for p in [&held, &held_token] {
+        read(p)?;
+        assert!(decide(p).is_ok(), "a new description revokes nothing");
+    }
     f.desk.revoke_token(&held, minted.id)?;
     assert!(read(&held_token).is_err(), "revoked token");
     assert!(decide(&held_token).is_err(), "revoked token");

@@ -550,13 +550,6 @@ pub(super) fn open<'t>(
                     };
                     desk.update_key(&root, id, update).map(drop)?;
                 }
-                Revocation::KeyDescribed => {
-                    let update = KeyUpdate {
-                        description: Some("Described again".into()),
-                        ..KeyUpdate::default()
-                    };
-                    desk.update_key(&root, id, update).map(drop)?;
-                }
                 Revocation::KeyExpired => clock.set(START.add_millis(120 * MINUTE)),
                 Revocation::TokenRevoked => desk.revoke_token(&root, minted.id)?,
                 Revocation::TokenExpired => clock.advance_millis(2 * MINUTE),

@@ -859,12 +859,9 @@ impl Guard<'_> {
         if self.is_admin() {
             return Ok(());
         }
-        let identity_is_admin = self.policy.is_admin(install.app_agent)
-            || self
-                .helpdesk
-                .store()
-                .agent(install.app_agent)
-                .is_ok_and(|a| a.admin);
+        // The identity's flag as stored: a disabled install's identity is inactive, which the
+        // policy's `is_admin` does not count.
+        let identity_is_admin = self.helpdesk.store().agent(install.app_agent)?.admin;
         if identity_is_admin || !granted.is_subset(self.holds()) {
             return Err(rule(
                 "only an administrator may change an install made with rights beyond the caller's",

@@ -15,7 +15,6 @@ use siphasher::sip::SipHasher13;
 use super::Install;
 use crate::Helpdesk;
 use crate::error::Result;
-use crate::guard;
 use crate::principal::Principal;
 
 /// An event to deliver to an app.
@@ -315,27 +314,6 @@ impl Helpdesk {
         g.allow_global(Action::PluginManage)?;
         self.managed_install(&g, id)?;
         self.store().rewind_install_consumer(id, after)
-    }
-
-    /// The principal install `record` acts as, with its key as it is now.
-    pub(crate) fn principal_of(&self, record: &helpdesk_store::InstallRecord) -> Result<Principal> {
-        // The version first: if the key changes after its snapshot is read, the version moves.
-        let tables = self.inner.keys.version();
-        let snap = record
-            .key
-            .and_then(|key| self.inner.keys.key(key).map(|s| (key, s)));
-        if record.key.is_some() && snap.is_none() {
-            return Err(crate::error::Error::Denied(crate::error::Denied::rule(
-                "the plugin install's key was deleted",
-            )));
-        }
-        guard::install_principal(
-            record,
-            record.granted,
-            snap.as_ref().map(|(key, s)| (*key, &**s)),
-            tables,
-            self.now(),
-        )
     }
 }
 

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::{NewInstall, PluginManifest, Upgrade, invalid, setting_spec};
 use crate::Helpdesk;
 use crate::error::{Denied, Error, Result};
-use crate::guard::Guard;
+use crate::guard::{self, Guard};
 use crate::principal::{Principal, SystemHandle};
 
 /// Whether an install runs.
@@ -127,6 +127,27 @@ impl SystemHandle {
 }
 
 impl Helpdesk {
+    /// The principal install `record` acts as, with its key as it is now.
+    pub(crate) fn principal_of(&self, record: &helpdesk_store::InstallRecord) -> Result<Principal> {
+        // The version first: if the key changes after its snapshot is read, the version moves.
+        let tables = self.inner.keys.version();
+        let snap = record
+            .key
+            .and_then(|key| self.inner.keys.key(key).map(|s| (key, s)));
+        if record.key.is_some() && snap.is_none() {
+            return Err(Error::Denied(Denied::rule(
+                "the plugin install's key was deleted",
+            )));
+        }
+        guard::install_principal(
+            record,
+            record.granted,
+            snap.as_ref().map(|(key, s)| (*key, &**s)),
+            tables,
+            self.now(),
+        )
+    }
+
     /// The install's own API key for `grant`: an agent key bound to its app identity with
     /// exactly the granted scopes, written with the install in one transaction. Its secret is
     /// dropped at once: the plugin never holds or sees one, and the host resolves the install's

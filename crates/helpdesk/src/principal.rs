@@ -20,7 +20,7 @@ use crate::error::Result;
 pub struct Principal {
     pub(crate) subject: Subject,
     /// What the key in `subject.key` (and the token in `subject.token`) were when this principal
-    /// was made, so that one whose credential changed since is refused (see `guard.rs`).
+    /// was made, so that one whose credential changed since is refused (see `guard/credential.rs`).
     pub(crate) held: Held,
 }
 

@@ -56,7 +56,7 @@ pub(crate) struct KeySnap {
     pub(crate) generation: u64,
     /// Moves on whenever anything a principal of this key relies on changes (settings, the
     /// secret's generation), and only then: a principal made under another revision is refused
-    /// (see `guard.rs`). Unique in the process.
+    /// (see `guard/credential.rs`). Unique in the process.
     pub(crate) revision: u64,
     /// The PHC string of the current secret; its `Arc` identity tells whether a tag still
     /// belongs to it.
